@@ -1,0 +1,1 @@
+"""HTTP layer: one blueprint per area of the API, plus the shared request helpers."""

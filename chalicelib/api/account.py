@@ -1,0 +1,58 @@
+"""The signed-in person's account: overview, API key, sessions, security log."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import http
+from chalicelib.auth import accounts, sessions
+from chalicelib.auth.two_factor_status import status as two_factor_status
+from chalicelib.store import events
+from chalicelib.views import user_body
+
+bp = Blueprint(__name__)
+
+
+@http.route(bp, "/account")
+def account():
+    principal = http.authenticate(bp.current_request)
+    return http.json_response({
+        "user": user_body(principal.user),
+        "two_factor": two_factor_status(principal.user),
+    })
+
+
+@http.route(bp, "/account/api-key", methods=["POST"])
+def api_key():
+    request = bp.current_request
+    principal = http.authenticate(request)
+    data = http.body(request)
+    password = http.string(data, "password", max_length=4096)
+    client = http.client(request)
+    if http.boolean(data, "regenerate"):
+        key = accounts.regenerate_api_key(principal.user, password, client)
+    else:
+        key = accounts.reveal_api_key(principal.user, password, client)
+    return http.json_response({"api_key": key})
+
+
+@http.route(bp, "/account/sessions")
+def list_sessions():
+    principal = http.authenticate(bp.current_request)
+    return http.json_response({"sessions": sessions.listing(principal)})
+
+
+@http.route(bp, "/account/sessions/{session_id}", methods=["DELETE"])
+def revoke_session(session_id: str):
+    request = bp.current_request
+    principal = http.authenticate(request)
+    item = sessions.owned(principal, session_id[:64])
+    sessions.revoke(item)
+    events.record(principal.user.user_id, "session_revoked", http.client(request), {"kind": item.kind, "id": item.id})
+    headers = {"Set-Cookie": http.clear_cookie()} if item.id == principal.session.id else {}
+    return http.json_response(None, 204, headers)
+
+
+@http.route(bp, "/account/events")
+def list_events():
+    principal = http.authenticate(bp.current_request)
+    return http.json_response({"events": events.recent(principal.user.user_id)})

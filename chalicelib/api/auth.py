@@ -1,0 +1,53 @@
+"""Signing up, logging in and out."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import http
+from chalicelib.auth import accounts, login, sessions
+from chalicelib.errors import Unauthenticated
+from chalicelib.store import events
+from chalicelib.views import login_body, user_body
+
+bp = Blueprint(__name__)
+
+
+@http.route(bp, "/health")
+def health():
+    return http.json_response({"status": "ok"})
+
+
+@http.route(bp, "/signup", methods=["POST"])
+def signup():
+    request = bp.current_request
+    data = http.body(request)
+    email = http.string(data, "email", max_length=320)
+    password = http.string(data, "password", max_length=4096)
+    user, cookie = accounts.signup(email, password, http.client(request))
+    return http.json_response({"user": user_body(user)}, 201, {"Set-Cookie": http.session_cookie(cookie)})
+
+
+@http.route(bp, "/login", methods=["POST"])
+def password_login():
+    request = bp.current_request
+    data = http.body(request)
+    email = http.string(data, "email", max_length=320)
+    password = http.string(data, "password", max_length=4096)
+    client_kind = http.string(data, "client", max_length=16, required=False) or "browser"
+    result = login.password_step(email, password, client_kind, http.client(request))
+    headers = {"Set-Cookie": http.session_cookie(result.cookie)} if result.cookie else {}
+    return http.json_response(login_body(result), 200, headers)
+
+
+@http.route(bp, "/logout", methods=["POST"])
+def logout():
+    request = bp.current_request
+    try:
+        principal = http.authenticate(request)
+    except Unauthenticated:
+        return http.json_response(None, 204, {"Set-Cookie": http.clear_cookie()})
+    if principal.via == "cookie":
+        sessions.revoke(principal.session)
+        events.record(principal.user.user_id, "logout", http.client(request))
+        return http.json_response(None, 204, {"Set-Cookie": http.clear_cookie()})
+    return http.json_response(None, 204)

@@ -1,0 +1,161 @@
+"""What every handler shares: reading the request, authenticating it, answering in the
+contract's shape. Domain errors become the API's error body here, in one place."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any, Callable
+
+from chalice import Blueprint, Response
+
+from chalicelib.auth import sessions
+from chalicelib.config import settings
+from chalicelib.context import Client
+from chalicelib.errors import (
+    Forbidden,
+    InvalidRequest,
+    PayloadTooLarge,
+    TwostepError,
+)
+
+log = logging.getLogger("twostep.api")
+
+MAX_BODY = 64 * 1024
+COOKIE = "twostep_session"
+CSRF_HEADER = "x-requested-with"
+CSRF_VALUE = "twostep"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CONTENT_TYPES = ["application/json", "application/vnd.heroku+json"]
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    all_headers = {"Content-Type": "application/json"}
+    all_headers.update(headers or {})
+    if body is None:
+        return Response(body="", status_code=status, headers=all_headers)
+    return Response(body=json.dumps(body), status_code=status, headers=all_headers)
+
+
+def error_response(exc: TwostepError) -> Response:
+    return json_response(error_body(exc.code, exc.message), exc.status, exc.headers())
+
+
+def route(bp: Blueprint, path: str, methods: list[str] | None = None) -> Callable:
+    """`bp.route` whose view may raise TwostepError; anything else is a logged 500 with no
+    detail in the body (the log line holds the exception, never the request body)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return view(*args, **kwargs)
+            except TwostepError as exc:
+                return error_response(exc)
+            except Exception:  # noqa: BLE001 - the contract forbids stack traces in answers
+                log.exception("unhandled error in %s", view.__name__)
+                return json_response(error_body("internal_error", "Something went wrong on our side."), 500)
+
+        return bp.route(path, methods=methods or ["GET"], content_types=CONTENT_TYPES)(wrapped)
+
+    return decorator
+
+
+def body(request: Any) -> dict[str, Any]:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY:
+        raise PayloadTooLarge()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    return data
+
+
+def string(data: dict[str, Any], name: str, *, max_length: int = 1024, required: bool = True) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"{name} is required.")
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{name} must be a string.")
+    if len(value) > max_length:
+        raise InvalidRequest(f"{name} is too long (at most {max_length} characters).")
+    if required and value == "":
+        raise InvalidRequest(f"{name} is required.")
+    return value
+
+
+def boolean(data: dict[str, Any], name: str, default: bool = False) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"{name} must be true or false.")
+    return value
+
+
+def client(request: Any) -> Client:
+    """The caller's address: the last X-Forwarded-For hop (appended by our own edge:
+    CloudFront in AWS, the local gateway in local mode), else API Gateway's source IP."""
+    headers = request.headers
+    forwarded = headers.get("x-forwarded-for")
+    ip = forwarded.split(",")[-1].strip() if forwarded else None
+    if not ip:
+        ip = ((request.context or {}).get("identity") or {}).get("sourceIp")
+    return Client(ip=(ip or None) and ip[:64], user_agent=(headers.get("user-agent") or None))
+
+
+def bearer_token(request: Any) -> str | None:
+    value = request.headers.get("authorization")
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+def cookie_token(request: Any) -> str | None:
+    raw = request.headers.get("cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE:
+            return value
+    return None
+
+
+def authenticate(request: Any) -> sessions.Principal:
+    """A bearer token wins over a cookie; cookie-authenticated changes need the CSRF header."""
+    token = bearer_token(request)
+    if token is not None:
+        return sessions.authenticate(token, via="bearer")
+    principal = sessions.authenticate(cookie_token(request), via="cookie")
+    if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
+        raise Forbidden("Missing the X-Requested-With: twostep header.")
+    return principal
+
+
+def session_cookie(token: str) -> str:
+    cfg = settings()
+    parts = [f"{COOKIE}={token}", "Path=/api", "HttpOnly", "SameSite=Strict", f"Max-Age={cfg.session_absolute_seconds}"]
+    if not cfg.local:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def clear_cookie() -> str:
+    cfg = settings()
+    parts = [f"{COOKIE}=", "Path=/api", "HttpOnly", "SameSite=Strict", "Max-Age=0"]
+    if not cfg.local:
+        parts.append("Secure")
+    return "; ".join(parts)

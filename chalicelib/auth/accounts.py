@@ -1,0 +1,132 @@
+"""Accounts: signup, the password re-entered for sensitive actions, and the API key."""
+from __future__ import annotations
+
+import secrets
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import aws, clock, throttle
+from chalicelib.auth import emails, passwords, sessions
+from chalicelib.config import settings
+from chalicelib.context import Client
+from chalicelib.errors import Conflict, PasswordIncorrect, RateLimited
+from chalicelib.store import events
+from chalicelib.store.models import EphemeralModel, SessionModel, UserModel, condition_failed, connection, ttl
+
+
+def password_counter_key(email: str) -> str:
+    return f"pw#{email}"
+
+
+def find(email: str) -> UserModel | None:
+    try:
+        return UserModel.get(email, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _claim_signup_slot(ip: str | None) -> None:
+    """At most N signups an hour from one address, so 409s cannot sweep addresses."""
+    limit = settings().signup_per_ip_per_hour
+    now = clock.now()
+    hour = int(now // 3600)
+    item = EphemeralModel(f"signup#{ip or 'unknown'}#{hour}")
+    try:
+        item.update(
+            actions=[EphemeralModel.count.add(1), EphemeralModel.expires_at.set(ttl((hour + 2) * 3600))],
+            condition=EphemeralModel.count.does_not_exist() | (EphemeralModel.count < limit),
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise RateLimited((hour + 1) * 3600 - now, "Too many signups from this network. Try again later.") from None
+        raise
+
+
+def signup(raw_email: str, password: str, client: Client) -> tuple[UserModel, str]:
+    """Create the account, its API key and a first browser session; return (user, cookie)."""
+    email = emails.normalise(raw_email)
+    passwords.check_policy(password, email)
+    _claim_signup_slot(client.ip)
+    user = UserModel(
+        email,
+        user_id=secrets.token_hex(16),
+        password_hash=passwords.hash_password(password),
+        created_at=clock.now(),
+        session_epoch=0,
+    )
+    key_item, api_key = sessions.build(user, sessions.API_KEY, client, description="API key")
+    user.api_key_id = key_item.id
+    user.api_key_ciphertext = aws.encrypt(api_key.encode(), user.user_id)
+    browser_item, cookie = sessions.build(user, sessions.BROWSER, client)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(user, condition=UserModel.email.does_not_exist())
+            tx.save(key_item, condition=SessionModel.id.does_not_exist())
+            tx.save(browser_item, condition=SessionModel.id.does_not_exist())
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            raise Conflict("An account with this email already exists.") from None
+        raise
+    events.record(user.user_id, "signup", client)
+    return user, cookie
+
+
+def require_password(user: UserModel, password: str, client: Client, action: str) -> None:
+    """The password again before a sensitive action; failures share the login counter."""
+    key = password_counter_key(user.email)
+    counter = throttle.read(key)
+    throttle.check(counter, throttle.PASSWORD)
+    if not passwords.verify(user.password_hash, password):
+        throttle.record_failure(key, throttle.PASSWORD)
+        events.record(user.user_id, "password_failed", client, {"action": action})
+        raise PasswordIncorrect()
+    throttle.reset(key, counter)
+
+
+def api_key(user: UserModel) -> str:
+    return aws.decrypt(user.api_key_ciphertext, user.user_id).decode()
+
+
+def reveal_api_key(user: UserModel, password: str, client: Client) -> str:
+    require_password(user, password, client, "api_key_revealed")
+    key = api_key(user)
+    events.record(user.user_id, "api_key_revealed", client)
+    return key
+
+
+def replace_api_key(user: UserModel, client: Client, tx: TransactWrite) -> str:
+    """Add to `tx` the writes that make a new API key and kill the old one at once."""
+    now = clock.now()
+    key_item, new_key = sessions.build(user, sessions.API_KEY, client, description="API key")
+    old_id = user.api_key_id
+    tx.update(
+        user,
+        actions=[
+            UserModel.api_key_id.set(key_item.id),
+            UserModel.api_key_ciphertext.set(aws.encrypt(new_key.encode(), user.user_id)),
+        ],
+        condition=UserModel.api_key_id == old_id,
+    )
+    tx.update(
+        SessionModel(old_id),
+        actions=[
+            SessionModel.revoked_at.set(now),
+            SessionModel.expires_at.set(ttl(now + sessions.REVOKED_KEEP_SECONDS)),
+        ],
+        condition=SessionModel.id.exists(),
+    )
+    tx.save(key_item, condition=SessionModel.id.does_not_exist())
+    return new_key
+
+
+def regenerate_api_key(user: UserModel, password: str, client: Client) -> str:
+    require_password(user, password, client, "api_key_regenerated")
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            new_key = replace_api_key(user, client, tx)
+    except TransactWriteError:
+        raise Conflict("The API key changed meanwhile. Try again.") from None
+    events.record(user.user_id, "api_key_regenerated", client)
+    return new_key

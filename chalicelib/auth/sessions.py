@@ -1,0 +1,164 @@
+"""Sessions, authorizations and the API key: making them, checking them, ending them.
+
+Every credential records the user's `session_epoch` when it is made. Raising the epoch on the
+user item (one conditional write) ends every credential made before, which is how enabling
+two-factor "ends every other session" without touching each item. Revoked items are kept
+(marked `revoked_at`) until their TTL, so that the server can answer `session_revoked`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib import clock
+from chalicelib.auth import tokens
+from chalicelib.config import settings
+from chalicelib.context import Client
+from chalicelib.errors import NotFound, SessionRevoked, Unauthenticated
+from chalicelib.store.models import SessionModel, UserModel, ttl
+
+BROWSER = "browser"
+AUTHORIZATION = "authorization"
+API_KEY = "api_key"
+LISTED_KINDS = (BROWSER, AUTHORIZATION)
+# last_seen_at is refreshed at most this often, so that reads stay reads.
+TOUCH_INTERVAL = 60
+# A revoked item is kept this long so the server can say `session_revoked`.
+REVOKED_KEEP_SECONDS = 7 * 24 * 3600
+
+
+@dataclass
+class Principal:
+    user: UserModel
+    session: SessionModel
+    via: str  # "cookie" or "bearer"
+
+
+def build(user: UserModel, kind: str, client: Client, *, description: str | None = None,
+          lifetime: float | None = None) -> tuple[SessionModel, str]:
+    """A new credential item (not yet saved) and the token to hand out once."""
+    cfg = settings()
+    now = clock.now()
+    token_id, token = tokens.new_token()
+    if lifetime is None and kind == BROWSER:
+        lifetime = cfg.session_absolute_seconds
+    item = SessionModel(
+        token_id,
+        kind=kind,
+        user_id=user.user_id,
+        email=user.email,
+        token_hash=tokens.digest(token),
+        epoch=user.session_epoch,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=ttl(now + lifetime) if lifetime else None,
+        user_agent=(client.user_agent or "")[:256] or None,
+        ip=client.ip,
+        description=description,
+    )
+    return item, token
+
+
+def create(user: UserModel, kind: str, client: Client, **kwargs: Any) -> tuple[SessionModel, str]:
+    item, token = build(user, kind, client, **kwargs)
+    item.save(condition=SessionModel.id.does_not_exist())
+    return item, token
+
+
+def _expired(item: SessionModel, now: float) -> bool:
+    if item.expires_at is not None and item.expires_at.timestamp() <= now:
+        return True
+    if item.kind == BROWSER and item.last_seen_at + settings().session_idle_seconds <= now:
+        return True
+    return False
+
+
+def authenticate(token: str | None, via: str) -> Principal:
+    """Check a presented cookie (via="cookie") or bearer token (via="bearer")."""
+    parsed = tokens.parse(token)
+    if parsed is None:
+        raise Unauthenticated()
+    token_id, _ = parsed
+    try:
+        item = SessionModel.get(token_id, consistent_read=True)
+    except DoesNotExist:
+        raise Unauthenticated() from None
+    if not tokens.matches(token, item.token_hash):
+        raise Unauthenticated()
+    allowed = (BROWSER,) if via == "cookie" else (API_KEY, AUTHORIZATION)
+    if item.kind not in allowed:
+        raise Unauthenticated()
+    if item.revoked_at is not None:
+        raise SessionRevoked()
+    now = clock.now()
+    if _expired(item, now):
+        raise Unauthenticated("This session has expired. Please log in again.")
+    try:
+        user = UserModel.get(item.email, consistent_read=True)
+    except DoesNotExist:
+        raise Unauthenticated() from None
+    if user.user_id != item.user_id:
+        raise Unauthenticated()
+    if item.kind == API_KEY:
+        if user.api_key_id != item.id:
+            raise SessionRevoked()
+    elif item.epoch != user.session_epoch:
+        raise SessionRevoked()
+    if now - item.last_seen_at >= TOUCH_INTERVAL:
+        _touch(item, now)
+    return Principal(user=user, session=item, via=via)
+
+
+def _touch(item: SessionModel, now: float) -> None:
+    try:
+        item.update(actions=[SessionModel.last_seen_at.set(now)],
+                    condition=SessionModel.revoked_at.does_not_exist())
+    except UpdateError:
+        pass  # revoked meanwhile: the next request sees it; this one was already checked
+
+
+def revoke(item: SessionModel) -> None:
+    now = clock.now()
+    item.update(
+        actions=[
+            SessionModel.revoked_at.set(now),
+            SessionModel.expires_at.set(ttl(now + REVOKED_KEEP_SECONDS)),
+        ],
+        condition=SessionModel.id.exists(),
+    )
+
+
+def owned(principal: Principal, session_id: str) -> SessionModel:
+    """A listed credential of this user, or NotFound (another user's looks the same)."""
+    try:
+        item = SessionModel.get(session_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("No such session.") from None
+    if item.user_id != principal.user.user_id or item.kind not in LISTED_KINDS or not _live(item, principal.user):
+        raise NotFound("No such session.")
+    return item
+
+
+def _live(item: SessionModel, user: UserModel) -> bool:
+    return item.revoked_at is None and item.epoch == user.session_epoch and not _expired(item, clock.now())
+
+
+def listing(principal: Principal) -> list[dict[str, Any]]:
+    user = principal.user
+    items = SessionModel.by_user.query(user.user_id, scan_index_forward=False)
+    return [
+        {
+            "id": item.id,
+            "kind": item.kind,
+            "created_at": clock.rfc3339(item.created_at),
+            "last_seen_at": clock.rfc3339(item.last_seen_at),
+            "expires_at": clock.rfc3339(item.expires_at.timestamp()) if item.expires_at else None,
+            "user_agent": item.user_agent,
+            "ip": item.ip,
+            "current": item.id == principal.session.id,
+        }
+        for item in items
+        if item.kind in LISTED_KINDS and _live(item, user)
+    ]

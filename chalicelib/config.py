@@ -1,0 +1,95 @@
+"""Settings from the environment, read lazily.
+
+`chalice.test.Client` (and the Lambda runtime) set the stage's environment variables only
+while a request runs, so nothing here is read at import time: call `settings()` inside a
+request. The values are cheap to read, so there is no cache to go stale between tests.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+LOCAL_STAGES = ("local", "test")
+
+# Table and key environment variables, in the order infra/template.yaml outputs them.
+TABLE_ENV = {
+    "users": "TWOSTEP_USERS_TABLE",
+    "sessions": "TWOSTEP_SESSIONS_TABLE",
+    "factors": "TWOSTEP_FACTORS_TABLE",
+    "recovery_codes": "TWOSTEP_RECOVERY_CODES_TABLE",
+    "ephemeral": "TWOSTEP_EPHEMERAL_TABLE",
+    "events": "TWOSTEP_EVENTS_TABLE",
+}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a usable deployment."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    aws_endpoint: str | None
+    tables: dict[str, str]
+    kms_key_id: str
+    hmac_key_id: str
+    issuer: str
+    min_password_length: int
+    max_password_length: int
+    argon2_memory_kib: int
+    argon2_time_cost: int
+    argon2_parallelism: int
+    session_absolute_seconds: int
+    session_idle_seconds: int
+    signup_per_ip_per_hour: int
+    login_token_seconds: int
+    authorization_seconds: int
+
+    @property
+    def local(self) -> bool:
+        return self.stage in LOCAL_STAGES
+
+    def table(self, name: str) -> str:
+        value = self.tables.get(name)
+        if not value:
+            raise ConfigError(f"{TABLE_ENV[name]} is not set")
+        return value
+
+
+def settings() -> Settings:
+    stage = os.environ.get("TWOSTEP_STAGE", "local")
+    endpoint = os.environ.get("TWOSTEP_AWS_ENDPOINT") or None
+    if stage in LOCAL_STAGES and not endpoint:
+        # Local mode must never fall through to real AWS with whatever credentials the
+        # laptop holds: without an emulator address there is nothing safe to talk to.
+        raise ConfigError("TWOSTEP_AWS_ENDPOINT must point at the emulator in local mode")
+    return Settings(
+        stage=stage,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        aws_endpoint=endpoint if stage in LOCAL_STAGES else None,
+        tables={name: os.environ.get(env, "") for name, env in TABLE_ENV.items()},
+        kms_key_id=os.environ.get("TWOSTEP_KMS_KEY_ID", ""),
+        hmac_key_id=os.environ.get("TWOSTEP_HMAC_KEY_ID", ""),
+        issuer=os.environ.get("TWOSTEP_ISSUER", "twostep"),
+        min_password_length=max(8, _int("TWOSTEP_MIN_PASSWORD_LENGTH", 8)),
+        max_password_length=max(128, _int("TWOSTEP_MAX_PASSWORD_LENGTH", 256)),
+        argon2_memory_kib=max(19456, _int("TWOSTEP_ARGON2_MEMORY_KIB", 19456)),
+        argon2_time_cost=max(2, _int("TWOSTEP_ARGON2_TIME_COST", 2)),
+        argon2_parallelism=max(1, _int("TWOSTEP_ARGON2_PARALLELISM", 1)),
+        session_absolute_seconds=_int("TWOSTEP_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
+        session_idle_seconds=_int("TWOSTEP_SESSION_IDLE_SECONDS", 30 * 60),
+        signup_per_ip_per_hour=_int("TWOSTEP_SIGNUP_PER_IP_PER_HOUR", 20),
+        login_token_seconds=_int("TWOSTEP_LOGIN_TOKEN_SECONDS", 5 * 60),
+        authorization_seconds=_int("TWOSTEP_AUTHORIZATION_SECONDS", 30 * 24 * 3600),
+    )

@@ -1,0 +1,41 @@
+"""The account's security log: one item per event, newest read first."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.context import Client
+from chalicelib.store.models import EventModel, ttl
+
+RETENTION_SECONDS = 400 * 24 * 3600
+MAX_USER_AGENT = 256
+
+
+def record(user_id: str, type_: str, client: Client, detail: dict[str, Any] | None = None) -> None:
+    """Write one event. `detail` must never hold a password, code, secret, token or key."""
+    now = clock.now()
+    EventModel(
+        user_id,
+        f"{int(now * 1000):015d}#{secrets.token_hex(4)}",
+        type=type_,
+        at=now,
+        ip=client.ip,
+        user_agent=(client.user_agent or "")[:MAX_USER_AGENT] or None,
+        detail=detail or {},
+        expires_at=ttl(now + RETENTION_SECONDS),
+    ).save()
+
+
+def recent(user_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    events = EventModel.query(user_id, scan_index_forward=False, limit=limit)
+    return [
+        {
+            "type": e.type,
+            "at": clock.rfc3339(e.at),
+            "ip": e.ip,
+            "user_agent": e.user_agent,
+            "detail": e.detail.as_dict() if hasattr(e.detail, "as_dict") else dict(e.detail or {}),
+        }
+        for e in events
+    ]

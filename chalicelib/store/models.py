@@ -1,0 +1,194 @@
+"""PynamoDB models: the shape of every item twostep stores.
+
+The tables themselves are defined once, in infra/template.yaml (local mode deploys that
+template into the emulator); tests/infra checks that these models agree with it. Table
+names, region and endpoint are bound per request by `bind()`, because the stage's
+environment exists only while a request runs.
+
+Times are epoch seconds (floats) except TTL attributes, which PynamoDB keeps as
+timezone-aware datetimes; DynamoDB's TTL deletion is lazy, so expiry is always checked in
+code too.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.attributes import TTLAttribute as _TTLAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.connection import Connection
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+
+def ttl(ts: float) -> datetime:
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc)
+
+
+def epoch(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+class TTLAttribute(_TTLAttribute):
+    """A TTL attribute that is optional: long-lived items (API keys) carry none."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("null", True)
+        super().__init__(**kwargs)
+
+
+class _Meta:
+    table_name: str | None = None
+    region = "us-east-1"
+    host: str | None = None
+    max_retry_attempts = 3
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+
+
+class UserModel(Model):
+    """One account, keyed by its normalised email so that signup's conditional put makes
+    the address unique. `user_id` is immutable and random: every other table and the KMS
+    encryption context use it."""
+
+    class Meta(_Meta):
+        pass
+
+    email = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    created_at = NumberAttribute()
+    # Every session records the epoch it was made under; raising it ends them all at once.
+    session_epoch = NumberAttribute(default=0)
+    api_key_id = UnicodeAttribute()
+    api_key_ciphertext = BinaryAttribute(legacy_encoding=False)
+    two_factor_enabled_at = NumberAttribute(null=True)
+
+
+class UserIndex(GlobalSecondaryIndex["SessionModel"]):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
+class SessionModel(Model):
+    """A credential: a browser session, a Heroku-style authorization, or the API key.
+
+    The token handed out is `<id>.<secret>`; only sha256(secret) is stored."""
+
+    class Meta(_Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # browser | authorization | api_key
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    epoch = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    last_seen_at = NumberAttribute()
+    expires_at = TTLAttribute()
+    revoked_at = NumberAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    by_user = UserIndex()
+
+
+class EphemeralModel(Model):
+    """Short-lived things: throttle counters, login tokens, pending codes. Keys are
+    prefixed by purpose (`pw#`, `signup#`, `login#`, ...)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute()
+    failures = NumberAttribute(null=True)
+    last_failure_at = NumberAttribute(null=True)
+    count = NumberAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    client = UnicodeAttribute(null=True)
+    created_at = NumberAttribute(null=True)
+    used_at = NumberAttribute(null=True)
+
+
+class EventModel(Model):
+    """One line of an account's security log."""
+
+    class Meta(_Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # "<epoch ms, zero-padded>#<random>": newest last
+    type = UnicodeAttribute()
+    at = NumberAttribute()
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    detail = MapAttribute(default=dict)
+    expires_at = TTLAttribute()
+
+
+MODELS: dict[str, type[Model]] = {
+    "users": UserModel,
+    "sessions": SessionModel,
+    "ephemeral": EphemeralModel,
+    "events": EventModel,
+}
+
+
+def bind() -> None:
+    """Point every model at this stage's tables (and, locally, at the emulator)."""
+    cfg = settings()
+    local_credentials = cfg.aws_endpoint is not None
+    for name, model in MODELS.items():
+        meta = model.Meta
+        wanted = (cfg.table(name), cfg.region, cfg.aws_endpoint)
+        if (meta.table_name, meta.region, meta.host) == wanted:
+            continue
+        meta.table_name, meta.region, meta.host = wanted
+        # Pin the emulator with dummy credentials so real ones in the environment are
+        # never used locally; in AWS the Lambda role's credentials are found as usual.
+        meta.aws_access_key_id = "testing" if local_credentials else None
+        meta.aws_secret_access_key = "testing" if local_credentials else None
+        meta.aws_session_token = "testing" if local_credentials else None
+        model._connection = None
+
+
+_connections: dict[tuple[str, str | None], Connection] = {}
+
+
+def connection() -> Connection:
+    """The connection TransactWrite/TransactGet use, bound like the models."""
+    cfg = settings()
+    key = (cfg.region, cfg.aws_endpoint)
+    conn = _connections.get(key)
+    if conn is None:
+        creds = "testing" if cfg.aws_endpoint else None
+        conn = Connection(
+            region=cfg.region,
+            host=cfg.aws_endpoint,
+            max_retry_attempts=3,
+            connect_timeout_seconds=2,
+            read_timeout_seconds=5,
+            aws_access_key_id=creds,
+            aws_secret_access_key=creds,
+            aws_session_token=creds,
+        )
+        _connections[key] = conn
+    return conn
+
+
+def condition_failed(exc: Exception) -> bool:
+    """True when a PynamoDB write failed on its condition (someone else got there first)."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
