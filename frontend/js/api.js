@@ -1,0 +1,93 @@
+// The one place that talks to the twostep API (API.md). Views call the named functions.
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+    this.handled = false; // set when the session-ended handler has already dealt with it
+  }
+}
+
+const SESSION_ENDED = new Set(['session_revoked', 'unauthenticated']);
+let sessionEnded = () => false;
+
+/** Register fn(err) -> bool, called on a 401 that means "no session"; true if it handled it. */
+export function onSessionEnded(fn) {
+  sessionEnded = fn;
+}
+
+export async function request(method, path, body) {
+  const init = {
+    method,
+    credentials: 'same-origin',
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Requested-With': 'twostep',
+    },
+  };
+  if (method !== 'GET' && method !== 'HEAD') init.body = JSON.stringify(body ?? {});
+
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'network', 'Could not reach twostep. Check your connection and try again.');
+  }
+  const data = await readJson(response);
+  if (response.ok) return data;
+
+  const error = data && data.error;
+  const err = new ApiError(
+    response.status,
+    (error && error.code) || 'http_error',
+    (error && error.message) || `Something went wrong (HTTP ${response.status}). Please try again.`,
+    retryAfterSeconds(response.headers.get('Retry-After')),
+  );
+  if (response.status === 401 && SESSION_ENDED.has(err.code)) err.handled = sessionEnded(err);
+  throw err;
+}
+
+async function readJson(response) {
+  if (response.status === 204) return null;
+  const type = response.headers.get('Content-Type') || '';
+  if (!type.includes('json')) return null;
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+function retryAfterSeconds(header) {
+  const seconds = Number.parseInt(header, 10);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
+}
+
+/** The text to show a person for an error: the server's message, plus the wait on a 429. */
+export function errorText(err) {
+  if (!(err instanceof ApiError)) return 'Something went wrong. Please try again.';
+  let text = err.message.trim();
+  if (err.retryAfter !== null) {
+    text = text.replace(/\s*try again later\.?$/i, '') || 'Too many attempts.';
+    if (!/[.!?]$/.test(text)) text += '.';
+    text += ` Try again in ${duration(err.retryAfter)}.`;
+  }
+  return text;
+}
+
+function duration(seconds) {
+  if (seconds < 120) return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
+export const signup = (email, password) => request('POST', '/api/signup', { email, password });
+export const login = (email, password) =>
+  request('POST', '/api/login', { email, password, client: 'browser' });
+export const verifyLogin = (loginToken, code) =>
+  request('POST', '/api/login/verify', { login_token: loginToken, code });
+export const logout = () => request('POST', '/api/logout');
+export const account = () => request('GET', '/api/account');
+export const apiKey = (password, regenerate = false) =>
+  request('POST', '/api/account/api-key', regenerate ? { password, regenerate: true } : { password });
