@@ -29,6 +29,10 @@ class Backoff:
 
 
 PASSWORD = Backoff(free=5)
+# One counter per account across every second-factor method. It is kept for a year, so the
+# lock at LOCK_AT outlives any pause; a successful login resets it.
+SECOND_FACTOR = Backoff(free=3, keep_seconds=365 * 24 * 3600)
+LOCK_AT = 100
 
 
 @dataclass(frozen=True)
@@ -74,3 +78,10 @@ def record_failure(pk: str, policy: Backoff) -> int:
 def reset(pk: str, counter: Counter) -> None:
     if counter.failures:
         EphemeralModel(pk).delete()
+
+
+def reset_op(pk: str, counter: Counter):
+    """The same reset as a write inside a caller's transaction (None when nothing to reset)."""
+    if not counter.failures:
+        return None
+    return lambda tx: tx.delete(EphemeralModel(pk))

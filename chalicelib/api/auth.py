@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import http
-from chalicelib.auth import accounts, login, sessions
+from chalicelib.auth import accounts, login, second_factor, sessions
 from chalicelib.errors import Unauthenticated
 from chalicelib.store import events
 from chalicelib.views import login_body, user_body
@@ -35,6 +35,16 @@ def password_login():
     password = http.string(data, "password", max_length=4096)
     client_kind = http.string(data, "client", max_length=16, required=False) or "browser"
     result = login.password_step(email, password, client_kind, http.client(request))
+    headers = {"Set-Cookie": http.session_cookie(result.cookie)} if result.cookie else {}
+    return http.json_response(login_body(result), 200, headers)
+
+
+@http.route(bp, "/login/verify", methods=["POST"])
+def second_factor_login():
+    request = bp.current_request
+    data = http.body(request)
+    token = http.string(data, "login_token", max_length=256)
+    result = second_factor.verify(token, data, http.client(request))
     headers = {"Set-Cookie": http.session_cookie(result.cookie)} if result.cookie else {}
     return http.json_response(login_body(result), 200, headers)
 

@@ -96,36 +96,36 @@ def reveal_api_key(user: UserModel, password: str, client: Client) -> str:
     return key
 
 
-def replace_api_key(user: UserModel, client: Client, tx: TransactWrite) -> str:
-    """Add to `tx` the writes that make a new API key and kill the old one at once."""
-    now = clock.now()
+def api_key_rotation(user: UserModel, client: Client, epoch: int | None = None) -> tuple[list, list, str]:
+    """A new API key: (actions for the user item, other writes for a transaction, the key).
+
+    The caller puts the user actions in its own update of the user item (a transaction may
+    touch an item once), conditioned on the old key id, so the old key dies in the same
+    commit as the new one is born."""
     key_item, new_key = sessions.build(user, sessions.API_KEY, client, description="API key")
+    if epoch is not None:
+        key_item.epoch = epoch
     old_id = user.api_key_id
-    tx.update(
-        user,
-        actions=[
-            UserModel.api_key_id.set(key_item.id),
-            UserModel.api_key_ciphertext.set(aws.encrypt(new_key.encode(), user.user_id)),
-        ],
-        condition=UserModel.api_key_id == old_id,
-    )
-    tx.update(
-        SessionModel(old_id),
-        actions=[
-            SessionModel.revoked_at.set(now),
-            SessionModel.expires_at.set(ttl(now + sessions.REVOKED_KEEP_SECONDS)),
-        ],
-        condition=SessionModel.id.exists(),
-    )
-    tx.save(key_item, condition=SessionModel.id.does_not_exist())
-    return new_key
+    user_actions = [
+        UserModel.api_key_id.set(key_item.id),
+        UserModel.api_key_ciphertext.set(aws.encrypt(new_key.encode(), user.user_id)),
+    ]
+    ops = [
+        lambda tx: tx.save(key_item, condition=SessionModel.id.does_not_exist()),
+        lambda tx: tx.update(SessionModel(old_id), actions=sessions.revoke_actions(),
+                             condition=SessionModel.id.exists()),
+    ]
+    return user_actions, ops, new_key
 
 
 def regenerate_api_key(user: UserModel, password: str, client: Client) -> str:
     require_password(user, password, client, "api_key_regenerated")
+    user_actions, ops, new_key = api_key_rotation(user, client)
     try:
         with TransactWrite(connection=connection()) as tx:
-            new_key = replace_api_key(user, client, tx)
+            tx.update(user, actions=user_actions, condition=UserModel.api_key_id == user.api_key_id)
+            for op in ops:
+                op(tx)
     except TransactWriteError:
         raise Conflict("The API key changed meanwhile. Try again.") from None
     events.record(user.user_id, "api_key_regenerated", client)

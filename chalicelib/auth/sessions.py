@@ -119,15 +119,13 @@ def _touch(item: SessionModel, now: float) -> None:
         pass  # revoked meanwhile: the next request sees it; this one was already checked
 
 
-def revoke(item: SessionModel) -> None:
+def revoke_actions() -> list:
     now = clock.now()
-    item.update(
-        actions=[
-            SessionModel.revoked_at.set(now),
-            SessionModel.expires_at.set(ttl(now + REVOKED_KEEP_SECONDS)),
-        ],
-        condition=SessionModel.id.exists(),
-    )
+    return [SessionModel.revoked_at.set(now), SessionModel.expires_at.set(ttl(now + REVOKED_KEEP_SECONDS))]
+
+
+def revoke(item: SessionModel) -> None:
+    item.update(actions=revoke_actions(), condition=SessionModel.id.exists())
 
 
 def owned(principal: Principal, session_id: str) -> SessionModel:

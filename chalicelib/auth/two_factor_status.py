@@ -4,17 +4,20 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.factors import recovery
 from chalicelib.store.models import UserModel
-
-RECOVERY_CODES_LOW = 3
 
 
 def status(user: UserModel) -> dict[str, Any]:
     enabled = user.two_factor_enabled_at is not None
+    remaining = 0
+    if enabled:
+        current = recovery.current_set(user.user_id)
+        remaining = int(current.remaining or 0) if current is not None else 0
     return {
         "enabled": enabled,
         "enabled_at": clock.rfc3339(user.two_factor_enabled_at),
         "phone": None,
-        "recovery_codes_remaining": 0,
-        "recovery_codes_low": False,
+        "recovery_codes_remaining": remaining,
+        "recovery_codes_low": enabled and remaining <= recovery.LOW,
     }

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from pynamodb.attributes import (
     BinaryAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -69,6 +70,8 @@ class UserModel(Model):
     api_key_id = UnicodeAttribute()
     api_key_ciphertext = BinaryAttribute(legacy_encoding=False)
     two_factor_enabled_at = NumberAttribute(null=True)
+    # Confirmed authenticators: guards "409 for the last one" with a conditional write.
+    authenticator_count = NumberAttribute(default=0)
 
 
 class UserIndex(GlobalSecondaryIndex["SessionModel"]):
@@ -119,6 +122,7 @@ class EphemeralModel(Model):
     user_id = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
     client = UnicodeAttribute(null=True)
+    token_hash = UnicodeAttribute(null=True)
     created_at = NumberAttribute(null=True)
     used_at = NumberAttribute(null=True)
 
@@ -139,9 +143,52 @@ class EventModel(Model):
     expires_at = TTLAttribute()
 
 
+class FactorModel(Model):
+    """One second factor of an account, or one piece of its state, under `factor_id`:
+
+    - `totp#<id>`: a confirmed authenticator app (its KMS-encrypted secret, last step used);
+    - `pending#totp`: the one enrolment waiting for its first code (15-minute TTL);
+    - `recovery`: the current recovery-code set (one KMS ciphertext of all ten codes);
+    - `phone`: the SMS recovery number.
+    A new kind of factor is a new prefix and a new module in chalicelib/factors/."""
+
+    class Meta(_Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    factor_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    authenticator_id = UnicodeAttribute(null=True)
+    secret_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    last_step = NumberAttribute(null=True)
+    created_at = NumberAttribute()
+    last_used_at = NumberAttribute(null=True)
+    set_id = UnicodeAttribute(null=True)
+    code_hashes = ListAttribute(of=UnicodeAttribute, null=True)
+    remaining = NumberAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class RecoveryCodeModel(Model):
+    """One recovery code, keyed by its HMAC (computed in KMS): never the code itself."""
+
+    class Meta(_Meta):
+        pass
+
+    code_hash = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    set_id = UnicodeAttribute()
+    position = NumberAttribute()
+    used_at = NumberAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
 MODELS: dict[str, type[Model]] = {
     "users": UserModel,
     "sessions": SessionModel,
+    "factors": FactorModel,
+    "recovery_codes": RecoveryCodeModel,
     "ephemeral": EphemeralModel,
     "events": EventModel,
 }

@@ -112,3 +112,38 @@ def api(stack: dict[str, str]) -> Iterator[Api]:
 
     with Client(app, stage_name="local") as client:
         yield Api(client)
+
+
+@dataclass
+class TwoFactor:
+    secret: str
+    authenticator_id: str
+    recovery_codes: list[str]
+    api_key: str
+
+
+def enable_two_factor(api: Api, account: Account, name: str | None = None) -> TwoFactor:
+    """Enrol an authenticator and confirm it with the tests' own RFC 6238 phone."""
+    from tests import rfc6238
+
+    body = {"password": account.password}
+    if name:
+        body["name"] = name
+    setup = api.post("/api/account/two-factor/setup", body, cookie=account.cookie)
+    assert setup.status == 200, setup.body
+    confirm = api.post("/api/account/two-factor/confirm",
+                       {"authenticator_id": setup.body["authenticator_id"], "code": rfc6238.totp(setup.body["secret"])},
+                       cookie=account.cookie)
+    assert confirm.status == 200, confirm.body
+    return TwoFactor(setup.body["secret"], setup.body["authenticator_id"],
+                     confirm.body.get("recovery_codes", []), confirm.body.get("api_key", ""))
+
+
+@pytest.fixture
+def clock():
+    """A frozen clock in the middle of a TOTP step; `clock.shift(s)` moves it."""
+    import time_machine
+    from datetime import datetime, timezone
+
+    with time_machine.travel(datetime(2026, 11, 28, 9, 0, 10, tzinfo=timezone.utc), tick=False) as traveller:
+        yield traveller

@@ -2,20 +2,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-
 import pytest
-import time_machine
 
 from tests.api.conftest import STRONG_PASSWORD
 
 WRONG = "definitely not it"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc), tick=False) as traveller:
-        yield traveller
 
 
 def login(api, email, password):

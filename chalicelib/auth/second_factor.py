@@ -1,0 +1,146 @@
+"""The second-factor step of login, common to every factor.
+
+After the password only a login token exists: it carries the user server-side, opens nothing
+but /api/login/sms and /api/login/verify, lives 5 minutes and dies after use. A success is
+one DynamoDB transaction: the factor's own single-use writes (the TOTP step, the recovery
+code), the token's `used_at`, the new browser session and the reset of the failure counter,
+so a code and a token are spent together or not at all.
+
+Throttling (SECURITY.md): one counter per account across methods; after 3 consecutive
+failures each attempt waits 1 s doubling to 15 minutes; at 100 the authenticator app and SMS
+are locked and the token dies, while a recovery code still works and unlocks them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock, throttle
+from chalicelib.auth import accounts, sessions, tokens
+from chalicelib.auth.login import LoginResult
+from chalicelib.config import settings
+from chalicelib.context import Client
+from chalicelib.errors import InvalidRequest, LoginCodeInvalid, TwostepError, Unauthenticated
+from chalicelib.factors import login_factors
+from chalicelib.factors.base import LoginFactor
+from chalicelib.store import events
+from chalicelib.store.models import EphemeralModel, UserModel, connection, ttl
+
+
+class TwoFactorLocked(TwostepError):
+    status = 403
+    code = "two_factor_locked"
+    message = ("Too many wrong codes: the authenticator app and SMS codes are locked for this "
+               "account. Log in with a recovery code to unlock them.")
+
+
+def counter_key(user_id: str) -> str:
+    return f"2fa#{user_id}"
+
+
+def _token_key(token_id: str) -> str:
+    return f"login#{token_id}"
+
+
+def begin(user: UserModel, client_kind: str, client: Client) -> LoginResult:
+    now = clock.now()
+    token_id, token = tokens.new_token()
+    EphemeralModel(
+        _token_key(token_id),
+        user_id=user.user_id,
+        email=user.email,
+        client=client_kind,
+        token_hash=tokens.digest(token),
+        created_at=now,
+        expires_at=ttl(now + settings().login_token_seconds),
+    ).save(condition=EphemeralModel.pk.does_not_exist())
+    locked = throttle.read(counter_key(user.user_id)).failures >= throttle.LOCK_AT
+    methods = [f.method for f in login_factors() if f.offered(user) and not (locked and f.lockable)]
+    return LoginResult(status="two_factor_required", user=user, login_token=token, methods=methods,
+                       phone_hint=None)
+
+
+def load_login(token: str | None) -> tuple[EphemeralModel, UserModel]:
+    """The live login attempt behind a token, or Unauthenticated (unknown, used, expired)."""
+    parsed = tokens.parse(token)
+    if parsed is None:
+        raise Unauthenticated("This login has expired. Start again with your email and password.")
+    try:
+        item = EphemeralModel.get(_token_key(parsed[0]), consistent_read=True)
+    except DoesNotExist:
+        item = None
+    if (
+        item is None
+        or not item.token_hash
+        or not tokens.matches(token, item.token_hash)
+        or item.used_at is not None
+        or item.expires_at is None
+        or item.expires_at.timestamp() <= clock.now()
+    ):
+        raise Unauthenticated("This login has expired. Start again with your email and password.")
+    user = accounts.find(item.email)
+    if user is None or user.user_id != item.user_id or user.two_factor_enabled_at is None:
+        raise Unauthenticated("This login has expired. Start again with your email and password.")
+    return item, user
+
+
+def _chosen(submitted: dict[str, Any]) -> tuple[LoginFactor, str]:
+    present = [(f, submitted[f.field]) for f in login_factors() if submitted.get(f.field) is not None]
+    if len(present) != 1:
+        raise InvalidRequest("Send exactly one of: " + ", ".join(f.field for f in login_factors()) + ".")
+    factor, value = present[0]
+    if not isinstance(value, str) or not value or len(value) > factor.max_length:
+        raise InvalidRequest(f"{factor.field} must be a short string.")
+    return factor, value
+
+
+def _fail(login: EphemeralModel, user: UserModel, factor: LoginFactor, client: Client) -> None:
+    failures = throttle.record_failure(counter_key(user.user_id), throttle.SECOND_FACTOR)
+    events.record(user.user_id, "two_factor_failed", client,
+                  {"method": factor.method, "consecutive_failures": failures})
+    if failures == throttle.LOCK_AT:
+        events.record(user.user_id, "two_factor_locked", client, {"consecutive_failures": failures})
+    if failures >= throttle.LOCK_AT:
+        login.delete()  # the login token dies with the lock
+    raise LoginCodeInvalid()
+
+
+def verify(token: str | None, submitted: dict[str, Any], client: Client) -> LoginResult:
+    factor, value = _chosen(submitted)
+    login, user = load_login(token)
+    key = counter_key(user.user_id)
+    counter = throttle.read(key)
+    throttle.check(counter, throttle.SECOND_FACTOR)
+    if factor.lockable and counter.failures >= throttle.LOCK_AT:
+        raise TwoFactorLocked()
+    proof = factor.check(user, value, login)
+    if proof is None:
+        _fail(login, user, factor, client)
+    now = clock.now()
+    result = LoginResult(status="authenticated", user=user, extra=dict(proof.answer))
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(login, actions=[EphemeralModel.used_at.set(now)],
+                      condition=EphemeralModel.used_at.does_not_exist() & EphemeralModel.pk.exists())
+            for op in proof.ops:
+                op(tx)
+            reset = throttle.reset_op(key, counter)
+            if reset is not None:
+                reset(tx)
+            if login.client == "cli":
+                result.api_key = accounts.api_key(user)
+            else:
+                session, result.cookie = sessions.build(user, sessions.BROWSER, client)
+                tx.save(session)
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            raise Unauthenticated("This login has expired. Start again with your email and password.") from None
+        # the code itself was spent meanwhile (a replay racing us): a wrong code
+        _fail(login, user, factor, client)
+    events.record(user.user_id, "login", client, {"client": login.client or "browser", **proof.detail})
+    if proof.detail.get("method") == "recovery_code":
+        events.record(user.user_id, "recovery_code_used", client, {"position": proof.detail.get("position")})
+    return result

@@ -1,0 +1,135 @@
+"""Turning two-factor on and off, and managing authenticators and recovery codes.
+
+Enabling is one DynamoDB transaction: the authenticator confirmed (its first code spent),
+the user marked enabled with a raised session epoch (every other session and authorization
+ends) and a new API key, the current session moved to the new epoch, and the recovery codes
+written. Either all of it happens or none.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import clock
+from chalicelib.auth import accounts, sessions
+from chalicelib.auth.sessions import Principal
+from chalicelib.config import settings
+from chalicelib.context import Client
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.factors import recovery, totp
+from chalicelib.store import events
+from chalicelib.store.models import FactorModel, SessionModel, UserModel, connection
+
+
+def _commit(ops: list, conflict: str) -> None:
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            for op in ops:
+                op(tx)
+    except TransactWriteError:
+        raise Conflict(conflict) from None
+
+
+def setup(principal: Principal, password: str, name: str | None, client: Client) -> dict[str, Any]:
+    accounts.require_password(principal.user, password, client, "authenticator_setup")
+    return totp.start(principal.user, (name or "").strip() or totp.DEFAULT_NAME, settings().issuer)
+
+
+def confirm(principal: Principal, authenticator_id: str, code: str, client: Client) -> dict[str, Any]:
+    user = principal.user
+    pending, step = totp.check_pending(user, authenticator_id, code)
+    ops = totp.confirm_ops(user, pending, step)
+    if user.two_factor_enabled_at is not None:
+        ops.append(lambda tx: tx.update(user, actions=[UserModel.authenticator_count.add(1)],
+                                        condition=UserModel.two_factor_enabled_at.exists()))
+        _commit(ops, "Two-factor changed meanwhile. Start again.")
+        events.record(user.user_id, "authenticator_added", client, {"name": pending.name})
+        return {"enabled": True}
+
+    now = clock.now()
+    new_epoch = int(user.session_epoch) + 1
+    key_actions, key_ops, api_key = accounts.api_key_rotation(user, client, epoch=new_epoch)
+    codes, code_ops = recovery.new_set_ops(user)
+    old_key_id = user.api_key_id
+    ops.append(lambda tx: tx.update(
+        user,
+        actions=[
+            UserModel.two_factor_enabled_at.set(now),
+            UserModel.session_epoch.set(new_epoch),
+            UserModel.authenticator_count.set(1),
+            *key_actions,
+        ],
+        condition=UserModel.two_factor_enabled_at.does_not_exist() & (UserModel.api_key_id == old_key_id),
+    ))
+    ops.extend(key_ops)
+    if principal.session.kind != sessions.API_KEY:
+        # the session doing this survives: it moves to the new epoch with the user
+        ops.append(lambda tx: tx.update(principal.session, actions=[SessionModel.epoch.set(new_epoch)],
+                                        condition=SessionModel.revoked_at.does_not_exist()))
+    ops.extend(code_ops)
+    _commit(ops, "Two-factor changed meanwhile. Start again.")
+    events.record(user.user_id, "two_factor_enabled", client, {"authenticator": pending.name})
+    events.record(user.user_id, "api_key_regenerated", client, {"reason": "two_factor_enabled"})
+    return {"enabled": True, "recovery_codes": codes, "api_key": api_key}
+
+
+def disable(principal: Principal, password: str, client: Client) -> dict[str, Any]:
+    user = principal.user
+    accounts.require_password(user, password, client, "two_factor_disabled")
+    if user.two_factor_enabled_at is None:
+        return {"enabled": False}
+    ops: list = [lambda tx: tx.update(
+        user,
+        actions=[UserModel.two_factor_enabled_at.remove(), UserModel.authenticator_count.set(0)],
+        condition=UserModel.two_factor_enabled_at.exists(),
+    )]
+    for item in FactorModel.query(user.user_id, consistent_read=True):
+        if item.factor_id == recovery.SET_ID:
+            ops.extend(recovery.delete_ops(item))
+        else:
+            ops.append(lambda tx, item=item: tx.delete(item))
+    _commit(ops, "Two-factor changed meanwhile. Try again.")
+    events.record(user.user_id, "two_factor_disabled", client)
+    return {"enabled": False}
+
+
+def remove_authenticator(principal: Principal, authenticator_id: str, password: str, client: Client) -> None:
+    user = principal.user
+    accounts.require_password(user, password, client, "authenticator_removed")
+    item = next((a for a in totp.authenticators(user.user_id) if a.factor_id == totp.PREFIX + authenticator_id), None)
+    if item is None:
+        raise NotFound("No such authenticator.")
+    if int(user.authenticator_count or 0) <= 1:
+        raise Conflict("This is your last authenticator. To stop using two-factor, disable it instead.")
+    _commit([
+        lambda tx: tx.delete(item, condition=FactorModel.factor_id.exists()),
+        lambda tx: tx.update(user, actions=[UserModel.authenticator_count.add(-1)],
+                             condition=UserModel.authenticator_count > 1),
+    ], "This is your last authenticator. To stop using two-factor, disable it instead.")
+    events.record(user.user_id, "authenticator_removed", client, {"name": item.name})
+
+
+def view_recovery_codes(principal: Principal, password: str, client: Client) -> list[dict[str, Any]]:
+    user = principal.user
+    accounts.require_password(user, password, client, "recovery_codes_viewed")
+    _require_enabled(user)
+    codes = recovery.view(user)
+    events.record(user.user_id, "recovery_codes_viewed", client)
+    return codes
+
+
+def regenerate_recovery_codes(principal: Principal, password: str, client: Client) -> list[dict[str, Any]]:
+    user = principal.user
+    accounts.require_password(user, password, client, "recovery_codes_regenerated")
+    _require_enabled(user)
+    codes, ops = recovery.new_set_ops(user, replacing=recovery.current_set(user.user_id))
+    _commit(ops, "The recovery codes changed meanwhile. Try again.")
+    events.record(user.user_id, "recovery_codes_regenerated", client)
+    return [{"code": code, "used_at": None} for code in codes]
+
+
+def _require_enabled(user: UserModel) -> None:
+    if user.two_factor_enabled_at is None:
+        raise Conflict("Two-factor authentication is not enabled.")

@@ -1,0 +1,34 @@
+"""The contract every second factor meets, so that a new kind is a new module.
+
+At login a factor is asked to `check` what the person typed. It answers None for a wrong
+code, or a `Proof`: the conditional writes that spend the code (made atomic with the login
+token's own single use by the login flow, in one DynamoDB transaction) and what the security
+log and the answer should say about it. A factor reads what it must, but writes nothing
+itself at login: the flow commits, so that a code and a login token are spent together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from chalicelib.store.models import EphemeralModel, UserModel
+
+TxOp = Callable[[Any], None]  # receives a pynamodb TransactWrite and adds its writes
+
+
+@dataclass
+class Proof:
+    ops: list[TxOp]
+    detail: dict[str, Any] = field(default_factory=dict)  # for the security log; never a secret
+    answer: dict[str, Any] = field(default_factory=dict)  # extra fields for the login answer
+
+
+class LoginFactor(Protocol):
+    method: str  # the name in `methods`: "totp", "recovery_code", "sms"
+    field: str  # the request field at /api/login/verify
+    lockable: bool  # locked with the account's second factor after 100 failures
+    max_length: int
+
+    def offered(self, user: UserModel) -> bool: ...
+
+    def check(self, user: UserModel, value: str, login: EphemeralModel) -> Proof | None: ...
