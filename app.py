@@ -7,7 +7,7 @@ import json
 
 from chalice import Chalice, Response
 
-from chalicelib.api import account, auth, http, two_factor
+from chalicelib.api import account, auth, http, phone, two_factor
 from chalicelib.api.headers import security_headers
 from chalicelib.config import settings
 from chalicelib.errors import PayloadTooLarge
@@ -17,6 +17,7 @@ app = Chalice(app_name="twostep")
 app.register_blueprint(auth.bp, url_prefix="/api")
 app.register_blueprint(account.bp, url_prefix="/api")
 app.register_blueprint(two_factor.bp, url_prefix="/api")
+app.register_blueprint(phone.bp, url_prefix="/api")
 
 # Chalice answers some errors itself, in its own shape: map them to the contract's.
 _FRAMEWORK_ERRORS = {

@@ -55,6 +55,11 @@ class Settings:
     signup_per_ip_per_hour: int
     login_token_seconds: int
     authorization_seconds: int
+    sms_sender_id: str
+    sms_gap_seconds: int
+    sms_per_account_per_hour: int
+    sms_per_number_per_day: int
+    sms_global_per_hour: int
 
     @property
     def local(self) -> bool:
@@ -92,4 +97,9 @@ def settings() -> Settings:
         signup_per_ip_per_hour=_int("TWOSTEP_SIGNUP_PER_IP_PER_HOUR", 20),
         login_token_seconds=_int("TWOSTEP_LOGIN_TOKEN_SECONDS", 5 * 60),
         authorization_seconds=_int("TWOSTEP_AUTHORIZATION_SECONDS", 30 * 24 * 3600),
+        sms_sender_id=os.environ.get("TWOSTEP_SMS_SENDER_ID", "twostep"),
+        sms_gap_seconds=_int("TWOSTEP_SMS_GAP_SECONDS", 30),
+        sms_per_account_per_hour=_int("TWOSTEP_SMS_PER_ACCOUNT_PER_HOUR", 5),
+        sms_per_number_per_day=_int("TWOSTEP_SMS_PER_NUMBER_PER_DAY", 10),
+        sms_global_per_hour=_int("TWOSTEP_SMS_GLOBAL_PER_HOUR", 1000),
     )

@@ -85,3 +85,69 @@ def reset_op(pk: str, counter: Counter):
     if not counter.failures:
         return None
     return lambda tx: tx.delete(EphemeralModel(pk))
+
+
+# --- send caps: "at most N per window" and "at least G seconds apart" ---------------------
+
+@dataclass(frozen=True)
+class Cap:
+    """A cap on an action for one key: `limit` per fixed `window`, or, with `gap`, at least
+    `gap` seconds between two. Claimed with conditional writes, so concurrent claims can
+    never exceed it."""
+
+    name: str
+    key: str
+    limit: int = 1
+    window: float = 3600
+    gap: float | None = None
+
+    def pk(self, now: float) -> str:
+        if self.gap is not None:
+            return f"gap#{self.name}#{self.key}"
+        return f"cap#{self.name}#{self.key}#{int(now // self.window)}"
+
+    def op(self, now: float):
+        item = EphemeralModel(self.pk(now))
+        if self.gap is not None:
+            return lambda tx: tx.update(
+                item,
+                actions=[EphemeralModel.last_failure_at.set(now), EphemeralModel.expires_at.set(ttl(now + self.gap + 60))],
+                condition=EphemeralModel.last_failure_at.does_not_exist()
+                | (EphemeralModel.last_failure_at <= now - self.gap),
+            )
+        bucket_end = (int(now // self.window) + 1) * self.window
+        return lambda tx: tx.update(
+            item,
+            actions=[EphemeralModel.count.add(1), EphemeralModel.expires_at.set(ttl(bucket_end + 60))],
+            condition=EphemeralModel.count.does_not_exist() | (EphemeralModel.count < self.limit),
+        )
+
+    def retry_after(self, now: float) -> float:
+        if self.gap is None:
+            return (int(now // self.window) + 1) * self.window - now
+        try:
+            last = EphemeralModel.get(self.pk(now), consistent_read=True).last_failure_at or now
+        except DoesNotExist:
+            last = now
+        return max(1.0, last + self.gap - now)
+
+
+def claim(caps: list[Cap], message: str | None = None) -> None:
+    """Claim one use under every cap at once, or none: RateLimited names the wait."""
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.store.models import connection
+
+    now = clock.now()
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            for cap in caps:
+                cap.op(now)(tx)
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        failed = [cap for cap, reason in zip(caps, reasons)
+                  if reason is not None and reason.code == "ConditionalCheckFailed"]
+        if not failed:
+            raise
+        raise RateLimited(max(cap.retry_after(now) for cap in failed), message) from None

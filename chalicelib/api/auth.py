@@ -39,6 +39,14 @@ def password_login():
     return http.json_response(login_body(result), 200, headers)
 
 
+@http.route(bp, "/login/sms", methods=["POST"])
+def login_sms():
+    request = bp.current_request
+    token = http.string(http.body(request), "login_token", max_length=256)
+    phone_hint = second_factor.send_sms(token, http.client(request))
+    return http.json_response({"phone_hint": phone_hint}, 202)
+
+
 @http.route(bp, "/login/verify", methods=["POST"])
 def second_factor_login():
     request = bp.current_request

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import secrets
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import aws, clock, throttle
 from chalicelib.auth import emails, passwords, sessions
 from chalicelib.config import settings
 from chalicelib.context import Client
-from chalicelib.errors import Conflict, PasswordIncorrect, RateLimited
+from chalicelib.errors import Conflict, PasswordIncorrect
 from chalicelib.store import events
-from chalicelib.store.models import EphemeralModel, SessionModel, UserModel, condition_failed, connection, ttl
+from chalicelib.store.models import SessionModel, UserModel, connection
 
 
 def password_counter_key(email: str) -> str:
@@ -28,19 +28,8 @@ def find(email: str) -> UserModel | None:
 
 def _claim_signup_slot(ip: str | None) -> None:
     """At most N signups an hour from one address, so 409s cannot sweep addresses."""
-    limit = settings().signup_per_ip_per_hour
-    now = clock.now()
-    hour = int(now // 3600)
-    item = EphemeralModel(f"signup#{ip or 'unknown'}#{hour}")
-    try:
-        item.update(
-            actions=[EphemeralModel.count.add(1), EphemeralModel.expires_at.set(ttl((hour + 2) * 3600))],
-            condition=EphemeralModel.count.does_not_exist() | (EphemeralModel.count < limit),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            raise RateLimited((hour + 1) * 3600 - now, "Too many signups from this network. Try again later.") from None
-        raise
+    cap = throttle.Cap("signup-ip", ip or "unknown", limit=settings().signup_per_ip_per_hour, window=3600)
+    throttle.claim([cap], "Too many signups from this network. Try again later.")
 
 
 def signup(raw_email: str, password: str, client: Client) -> tuple[UserModel, str]:

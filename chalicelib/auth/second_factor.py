@@ -24,6 +24,7 @@ from chalicelib.config import settings
 from chalicelib.context import Client
 from chalicelib.errors import InvalidRequest, LoginCodeInvalid, TwostepError, Unauthenticated
 from chalicelib.factors import login_factors
+from chalicelib.factors import sms
 from chalicelib.factors.base import LoginFactor
 from chalicelib.store import events
 from chalicelib.store.models import EphemeralModel, UserModel, connection, ttl
@@ -58,8 +59,24 @@ def begin(user: UserModel, client_kind: str, client: Client) -> LoginResult:
     ).save(condition=EphemeralModel.pk.does_not_exist())
     locked = throttle.read(counter_key(user.user_id)).failures >= throttle.LOCK_AT
     methods = [f.method for f in login_factors() if f.offered(user) and not (locked and f.lockable)]
+    phone = sms.phone(user.user_id)
     return LoginResult(status="two_factor_required", user=user, login_token=token, methods=methods,
-                       phone_hint=None)
+                       phone_hint=phone.name if phone is not None else None)
+
+
+def send_sms(token: str | None, client: Client) -> str:
+    """Text a login code to the verified phone (POST /api/login/sms)."""
+    login, user = load_login(token)
+    counter = throttle.read(counter_key(user.user_id))
+    if counter.failures >= throttle.LOCK_AT:
+        raise TwoFactorLocked()
+
+    def failed(reason: str) -> None:
+        events.record(user.user_id, "sms_failed", client, {"purpose": "login", "reason": reason})
+
+    phone_hint = sms.send_login_code(user, login, failed)
+    events.record(user.user_id, "sms_sent", client, {"purpose": "login"})
+    return phone_hint
 
 
 def load_login(token: str | None) -> tuple[EphemeralModel, UserModel]:

@@ -7,6 +7,7 @@ from chalicelib.factors.base import LoginFactor
 
 def login_factors() -> list[LoginFactor]:
     from chalicelib.factors.recovery import RecoveryCodeFactor
+    from chalicelib.factors.sms import SmsFactor
     from chalicelib.factors.totp import TotpFactor
 
-    return [TotpFactor(), RecoveryCodeFactor()]
+    return [TotpFactor(), RecoveryCodeFactor(), SmsFactor()]

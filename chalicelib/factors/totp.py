@@ -88,7 +88,7 @@ def start(user: UserModel, name: str, issuer: str) -> dict[str, Any]:
         PENDING_ID,
         kind="totp",
         name=name,
-        authenticator_id=authenticator_id,
+        pending_id=authenticator_id,
         secret_ciphertext=aws.encrypt(secret.encode(), user.user_id),
         created_at=now,
         expires_at=ttl(now + PENDING_SECONDS),
@@ -104,7 +104,7 @@ def check_pending(user: UserModel, authenticator_id: str, code: str) -> tuple[Fa
     except DoesNotExist:
         raise NotFound("No authenticator is waiting to be confirmed. Start again.") from None
     expired = pending.expires_at is not None and pending.expires_at.timestamp() <= clock.now()
-    if expired or not hmac.compare_digest(pending.authenticator_id or "", authenticator_id):
+    if expired or not hmac.compare_digest(pending.pending_id or "", authenticator_id):
         raise NotFound("No authenticator is waiting to be confirmed. Start again.")
     secret = aws.decrypt(pending.secret_ciphertext, user.user_id).decode()
     step = match(secret, clean(code), clock.now())
@@ -119,7 +119,7 @@ def confirm_ops(user: UserModel, pending: FactorModel, step: int) -> list:
     now = clock.now()
     confirmed = FactorModel(
         user.user_id,
-        PREFIX + pending.authenticator_id,
+        PREFIX + pending.pending_id,
         kind="totp",
         name=pending.name,
         secret_ciphertext=pending.secret_ciphertext,
@@ -128,7 +128,7 @@ def confirm_ops(user: UserModel, pending: FactorModel, step: int) -> list:
         last_used_at=None,
     )
     return [
-        lambda tx: tx.delete(pending, condition=FactorModel.authenticator_id == pending.authenticator_id),
+        lambda tx: tx.delete(pending, condition=FactorModel.pending_id == pending.pending_id),
         lambda tx: tx.save(confirmed, condition=FactorModel.factor_id.does_not_exist()),
     ]
 

@@ -1,6 +1,7 @@
 """The account's security log: one item per event, newest read first."""
 from __future__ import annotations
 
+import itertools
 import secrets
 from typing import Any
 
@@ -10,6 +11,8 @@ from chalicelib.store.models import EventModel, ttl
 
 RETENTION_SECONDS = 400 * 24 * 3600
 MAX_USER_AGENT = 256
+# Orders the events one container writes within the same millisecond.
+_sequence = itertools.count()
 
 
 def record(user_id: str, type_: str, client: Client, detail: dict[str, Any] | None = None) -> None:
@@ -17,7 +20,7 @@ def record(user_id: str, type_: str, client: Client, detail: dict[str, Any] | No
     now = clock.now()
     EventModel(
         user_id,
-        f"{int(now * 1000):015d}#{secrets.token_hex(4)}",
+        f"{int(now * 1000):015d}#{next(_sequence) % 10**9:09d}#{secrets.token_hex(4)}",
         type=type_,
         at=now,
         ip=client.ip,

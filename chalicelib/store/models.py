@@ -125,6 +125,8 @@ class EphemeralModel(Model):
     token_hash = UnicodeAttribute(null=True)
     created_at = NumberAttribute(null=True)
     used_at = NumberAttribute(null=True)
+    sms_code_hash = UnicodeAttribute(null=True)
+    sms_sent_at = NumberAttribute(null=True)
 
 
 class EventModel(Model):
@@ -134,7 +136,7 @@ class EventModel(Model):
         pass
 
     user_id = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)  # "<epoch ms, zero-padded>#<random>": newest last
+    sk = UnicodeAttribute(range_key=True)  # "<epoch ms>#<sequence>#<random>": sorts oldest first
     type = UnicodeAttribute()
     at = NumberAttribute()
     ip = UnicodeAttribute(null=True)
@@ -159,7 +161,8 @@ class FactorModel(Model):
     factor_id = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()
     name = UnicodeAttribute(null=True)
-    authenticator_id = UnicodeAttribute(null=True)
+    pending_id = UnicodeAttribute(null=True)  # what the person must quote to confirm a pending item
+    code_hash = UnicodeAttribute(null=True)  # a pending phone's setup code, hashed with pending_id
     secret_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
     last_step = NumberAttribute(null=True)
     created_at = NumberAttribute()
@@ -235,7 +238,3 @@ def connection() -> Connection:
         _connections[key] = conn
     return conn
 
-
-def condition_failed(exc: Exception) -> bool:
-    """True when a PynamoDB write failed on its condition (someone else got there first)."""
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -1,0 +1,18 @@
+"""Read the text messages the emulator's SNS received (it stands in for the phone)."""
+from __future__ import annotations
+
+import re
+
+import requests
+
+
+def messages(emulator_url: str, number: str | None = None) -> list[str]:
+    data = requests.get(f"{emulator_url}/moto-api/data.json", timeout=10).json()
+    found = data.get("sns", {}).get("SMS", [])
+    return [m["message"] for m in found if number is None or m["phone_number"] == number]
+
+
+def last_code(emulator_url: str, number: str) -> str:
+    texts = messages(emulator_url, number)
+    assert texts, f"no text message to {number}"
+    return re.search(r"\b(\d{6})\b", texts[-1]).group(1)

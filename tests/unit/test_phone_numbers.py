@@ -1,0 +1,48 @@
+"""Which numbers may receive codes (SECURITY.md, "SMS codes")."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.factors import sms
+
+
+@pytest.mark.parametrize("raw,country,e164", [
+    ("+1 415 555 0100", None, "+14155550100"),
+    ("+44 7400 123456", None, "+447400123456"),
+    ("07400 123456", "GB", "+447400123456"),
+    ("(415) 555-0100", "us", "+14155550100"),
+])
+def test_mobile_numbers_are_accepted(raw, country, e164):
+    assert sms.parse(raw, country) == e164
+
+
+@pytest.mark.parametrize("raw,reason", [
+    ("+44 56 1234 5678", "VoIP"),
+    ("+1 900 555 0100", "Premium-rate"),
+    ("+44 20 7946 0958", "landline"),
+    ("+1 800 555 0100", "Toll-free"),
+    ("+44 12", "not a valid"),
+    ("hello", "not a valid"),
+    ("+999 1234 5678", "not a valid"),
+])
+def test_other_numbers_are_refused_naming_the_reason(raw, reason):
+    with pytest.raises(sms.PhoneNotAllowed) as caught:
+        sms.parse(raw, None)
+    assert caught.value.code == "phone_not_allowed"
+    assert reason.lower() in caught.value.message.lower()
+
+
+def test_a_bad_country_is_an_invalid_request():
+    with pytest.raises(sms.PhoneNotAllowed) as caught:
+        sms.parse("07400 123456", "Britain")
+    assert caught.value.code == "invalid_request"
+
+
+def test_the_hint_shows_the_last_two_digits_only():
+    assert sms.hint("+447400123456") == "+•• ••• ••• ••56"
+
+
+def test_codes_are_six_digits_from_secrets():
+    codes = {sms.new_code() for _ in range(2000)}
+    assert all(len(c) == 6 and c.isdigit() for c in codes)
+    assert len(codes) > 1900
