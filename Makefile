@@ -1,0 +1,32 @@
+# twostep: local development. `make run` serves the app; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Re-installs when pyproject.toml changes: the stamp is keyed on its hash.
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: venv run test lint clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade 'pip<26.3'  # chalice 1.34 requires pip<26.3
+	$(PY) -m pip install -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: venv
+	$(PY) -m local.run
+
+test: venv
+	test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/cfn-lint infra/template.yaml
+
+clean:
+	rm -rf test-artifacts .pytest_cache build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
