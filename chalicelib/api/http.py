@@ -103,11 +103,17 @@ def boolean(data: dict[str, Any], name: str, default: bool = False) -> bool:
 
 
 def client(request: Any) -> Client:
-    """The caller's address: the last X-Forwarded-For hop (appended by our own edge:
-    CloudFront in AWS, the local gateway in local mode), else API Gateway's source IP."""
+    """Who is asking. Our own edge names the viewer: CloudFront's `CloudFront-Viewer-Address`
+    in AWS (forwarded by the origin request policy) and the local gateway's X-Forwarded-For,
+    which it overwrites; API Gateway's source IP is the last resort."""
     headers = request.headers
-    forwarded = headers.get("x-forwarded-for")
-    ip = forwarded.split(",")[-1].strip() if forwarded else None
+    ip = None
+    viewer = headers.get("cloudfront-viewer-address")
+    if viewer:
+        ip = viewer.rsplit(":", 1)[0].strip("[]")
+    if not ip:
+        forwarded = headers.get("x-forwarded-for")
+        ip = forwarded.split(",")[-1].strip() if forwarded else None
     if not ip:
         ip = ((request.context or {}).get("identity") or {}).get("sourceIp")
     return Client(ip=(ip or None) and ip[:64], user_agent=(headers.get("user-agent") or None))

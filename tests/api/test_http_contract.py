@@ -75,3 +75,16 @@ def test_hsts_outside_local_mode():
     assert "Strict-Transport-Security" in security_headers(local=False)
     assert security_headers(local=False)["Strict-Transport-Security"].startswith("max-age=")
     assert "Strict-Transport-Security" not in security_headers(local=True)
+
+
+def test_the_client_address_comes_from_our_edge(api):
+    account = api.signup()
+    for headers, expected in (
+        ({"cloudfront-viewer-address": "203.0.113.9:46532"}, "203.0.113.9"),
+        ({"cloudfront-viewer-address": "[2001:db8::5]:443"}, "2001:db8::5"),
+        ({"x-forwarded-for": "198.51.100.1, 198.51.100.2"}, "198.51.100.2"),
+    ):
+        api.call("POST", "/api/login", {"email": account.email, "password": "wrong password here"}, headers=headers)
+        newest = api.get("/api/account/events", cookie=account.cookie).body["events"][0]
+        assert newest["type"] == "login_failed"
+        assert newest["ip"] == expected
