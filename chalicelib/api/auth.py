@@ -5,7 +5,6 @@ from chalice import Blueprint
 
 from chalicelib.api import http
 from chalicelib.auth import accounts, login, second_factor, sessions
-from chalicelib.errors import Unauthenticated
 from chalicelib.store import events
 from chalicelib.views import login_body, user_body
 
@@ -15,6 +14,13 @@ bp = Blueprint(__name__)
 @http.route(bp, "/health")
 def health():
     return http.json_response({"status": "ok"})
+
+
+@http.route(bp, "/openapi.json")
+def openapi_document():
+    from chalicelib.api.openapi import DOCUMENT
+
+    return http.json_response(DOCUMENT)
 
 
 @http.route(bp, "/signup", methods=["POST"])
@@ -60,10 +66,7 @@ def second_factor_login():
 @http.route(bp, "/logout", methods=["POST"])
 def logout():
     request = bp.current_request
-    try:
-        principal = http.authenticate(request)
-    except Unauthenticated:
-        return http.json_response(None, 204, {"Set-Cookie": http.clear_cookie()})
+    principal = http.authenticate(request)
     if principal.via == "cookie":
         sessions.revoke(principal.session)
         events.record(principal.user.user_id, "logout", http.client(request))

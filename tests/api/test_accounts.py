@@ -100,6 +100,14 @@ def test_logout_ends_the_session_on_the_server(api):
     assert (after.status, after.error_code) == (401, "session_revoked")
 
 
+def test_logout_without_a_live_session_is_unauthenticated(api):
+    account = api.signup()
+    api.post("/api/logout", cookie=account.cookie)
+    again = api.post("/api/logout", cookie=account.cookie)
+    assert (again.status, again.error_code) == (401, "session_revoked")
+    assert api.post("/api/logout").error_code == "unauthenticated"
+
+
 def test_logout_with_a_bearer_key_changes_nothing(api):
     account = api.signup()
     key = api.api_key(account)

@@ -1,0 +1,154 @@
+"""The OpenAPI 3 document of the API, served at GET /api/openapi.json.
+
+Written here beside the blueprints and kept in step with them by
+tests/api/test_openapi.py (its paths must equal the routes the app registers) and by the
+Schemathesis fuzz (tests/e2e/test_fuzz.py), which checks every answer against it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: list[str] | None = None, **props: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+STR = {"type": "string"}
+NULLABLE_STR = {"type": ["string", "null"]}
+TIME = {"type": "string", "format": "date-time"}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+PASSWORD = {"type": "string", "minLength": 1, "maxLength": 4096}
+CODE = {"type": "string", "minLength": 1, "maxLength": 32}
+TOKEN = {"type": "string", "minLength": 1, "maxLength": 256}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj(["error"], error=_obj(["code", "message"], code=STR, message=STR)),
+    "User": _obj(["id", "email", "created_at", "two_factor_enabled"], id=STR, email=STR, created_at=TIME,
+                 two_factor_enabled={"type": "boolean"}),
+    "Authenticated": _obj(["status", "user"], status={"const": "authenticated"}, user=_ref("User"),
+                          api_key=STR, clock_skew_seconds={"type": "integer", "enum": [-30, 30]}),
+    "TwoFactorRequired": _obj(["status", "login_token", "methods", "phone_hint"],
+                              status={"const": "two_factor_required"}, login_token=STR,
+                              methods={"type": "array", "items": {"enum": ["totp", "recovery_code", "sms"]}},
+                              phone_hint=NULLABLE_STR),
+    "TwoFactorStatus": _obj(
+        ["enabled", "enabled_at", "phone", "recovery_codes_remaining", "recovery_codes_low"],
+        enabled={"type": "boolean"}, enabled_at=NULLABLE_TIME,
+        phone={"oneOf": [{"type": "null"}, _obj(["hint", "verified"], hint=STR, verified={"type": "boolean"})]},
+        recovery_codes_remaining={"type": "integer", "minimum": 0, "maximum": 10},
+        recovery_codes_low={"type": "boolean"},
+    ),
+    "RecoveryCodes": _obj(["codes"], codes={"type": "array", "items": _obj(
+        ["code", "used_at"], code={"type": "string", "pattern": "^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$"},
+        used_at=NULLABLE_TIME)}),
+    "Password": _obj(["password"], password=PASSWORD),
+}
+
+ERRORS = {"4XX": {"description": "An error in the contract's shape",
+                  "content": {"application/json": {"schema": _ref("Error")}}}}
+
+
+def _op(summary: str, ok: int, response: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+        secured: bool = True, params: list[str] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": dict(ERRORS)}
+    if response is None:
+        op["responses"][str(ok)] = {"description": "Done"}
+    else:
+        op["responses"][str(ok)] = {"description": "Done", "content": {"application/json": {"schema": response}}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if not secured:
+        op["security"] = []
+    if params:
+        op["parameters"] = [{"name": p, "in": "path", "required": True,
+                             "schema": {"type": "string", "minLength": 1, "maxLength": 64}} for p in params]
+    return op
+
+
+PATHS: dict[str, Any] = {
+    "/api/health": {"get": _op("Liveness", 200, _obj(["status"], status={"const": "ok"}), secured=False)},
+    "/api/openapi.json": {"get": _op("This document", 200, {"type": "object"}, secured=False)},
+    "/api/signup": {"post": _op("Create an account and a browser session", 201, _obj(["user"], user=_ref("User")),
+                                _obj(["email", "password"], email={"type": "string", "maxLength": 320},
+                                     password=PASSWORD), secured=False)},
+    "/api/login": {"post": _op(
+        "The password step", 200, {"oneOf": [_ref("Authenticated"), _ref("TwoFactorRequired")]},
+        _obj(["email", "password"], email={"type": "string", "maxLength": 320}, password=PASSWORD,
+             client={"enum": ["browser", "cli"]}), secured=False)},
+    "/api/login/sms": {"post": _op("Text a login code", 202, _obj(["phone_hint"], phone_hint=STR),
+                                   _obj(["login_token"], login_token=TOKEN), secured=False)},
+    "/api/login/verify": {"post": _op(
+        "The second-factor step (exactly one of code, recovery_code, sms_code)", 200, _ref("Authenticated"),
+        _obj(["login_token"], login_token=TOKEN, code=CODE, recovery_code={"type": "string", "maxLength": 64},
+             sms_code=CODE), secured=False)},
+    "/api/logout": {"post": _op("End this browser session", 204)},
+    "/api/account": {"get": _op("The account", 200, _obj(["user", "two_factor"], user=_ref("User"),
+                                                          two_factor=_ref("TwoFactorStatus")))},
+    "/api/account/api-key": {"post": _op(
+        "Reveal or regenerate the API key", 200, _obj(["api_key"], api_key=STR),
+        _obj(["password"], password=PASSWORD, regenerate={"type": "boolean"}))},
+    "/api/account/sessions": {"get": _op("Browser sessions and authorizations", 200, _obj(["sessions"], sessions={
+        "type": "array", "items": _obj(
+            ["id", "kind", "created_at", "last_seen_at", "expires_at", "user_agent", "ip", "current"],
+            id=STR, kind={"enum": ["browser", "authorization"]}, created_at=TIME, last_seen_at=TIME,
+            expires_at=NULLABLE_TIME, user_agent=NULLABLE_STR, ip=NULLABLE_STR, current={"type": "boolean"})}))},
+    "/api/account/sessions/{session_id}": {"delete": _op("Revoke a session", 204, params=["session_id"])},
+    "/api/account/two-factor/setup": {"post": _op(
+        "Start enrolling an authenticator app", 200,
+        _obj(["authenticator_id", "secret", "otpauth_uri", "qr_svg"], authenticator_id=STR, secret=STR,
+             otpauth_uri=STR, qr_svg=STR),
+        _obj(["password"], password=PASSWORD, name={"type": "string", "maxLength": 64}))},
+    "/api/account/two-factor/confirm": {"post": _op(
+        "Confirm the pending authenticator with a code", 200,
+        _obj(["enabled"], enabled={"const": True}, api_key=STR,
+             recovery_codes={"type": "array", "minItems": 10, "maxItems": 10, "items": STR}),
+        _obj(["authenticator_id", "code"], authenticator_id={"type": "string", "maxLength": 64}, code=CODE))},
+    "/api/account/two-factor/authenticators": {"get": _op("Confirmed authenticators", 200, _obj(
+        ["authenticators"], authenticators={"type": "array", "items": _obj(
+            ["id", "name", "created_at", "last_used_at"], id=STR, name=STR, created_at=TIME,
+            last_used_at=NULLABLE_TIME)}))},
+    "/api/account/two-factor/authenticators/{authenticator_id}": {"delete": _op(
+        "Remove an authenticator (not the last)", 204, body=_ref("Password"), params=["authenticator_id"])},
+    "/api/account/two-factor/disable": {"post": _op(
+        "Turn two-factor off", 200, _obj(["enabled"], enabled={"const": False}), _ref("Password"))},
+    "/api/account/recovery-codes": {"post": _op("View the recovery codes", 200, _ref("RecoveryCodes"),
+                                                _ref("Password"))},
+    "/api/account/recovery-codes/regenerate": {"post": _op("A new set; the old one dies", 200,
+                                                           _ref("RecoveryCodes"), _ref("Password"))},
+    "/api/account/phone": {
+        "post": _op("Add a phone and text it a setup code", 202, _obj(["phone_hint"], phone_hint=STR),
+                    _obj(["phone", "password"], phone={"type": "string", "maxLength": 64}, password=PASSWORD,
+                         country={"type": "string", "maxLength": 8})),
+        "delete": _op("Remove the phone", 204, body=_ref("Password")),
+    },
+    "/api/account/phone/verify": {"post": _op(
+        "Verify the phone with its setup code", 200,
+        _obj(["phone"], phone=_obj(["hint", "verified"], hint=STR, verified={"const": True})),
+        _obj(["code"], code=CODE))},
+    "/api/account/events": {"get": _op("The security log, newest first", 200, _obj(["events"], events={
+        "type": "array", "items": _obj(["type", "at", "ip", "user_agent", "detail"], type=STR, at=TIME,
+                                       ip=NULLABLE_STR, user_agent=NULLABLE_STR, detail={"type": "object"})}))},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "twostep", "version": "1.0.0",
+             "description": "Two-factor authentication for a platform's accounts. See API.md."},
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "twostep_session",
+                       "description": "Browser session; state changes also need X-Requested-With: twostep"},
+            "bearer": {"type": "http", "scheme": "bearer", "description": "API key or authorization"},
+        },
+    },
+    "security": [{"cookie": []}, {"bearer": []}],
+    "paths": PATHS,
+}
