@@ -12,7 +12,12 @@ from typing import Any
 
 import pytest
 
+from tests.leakcheck import remember
+
 STRONG_PASSWORD = "correct horse battery staple"
+# Request and answer fields that hold a secret: the leak check looks for their values in logs.
+SECRET_FIELDS = ("password", "code", "recovery_code", "sms_code", "login_token", "api_key", "secret",
+                 "recovery_codes", "otpauth_uri")
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +71,21 @@ class Api:
             all_headers["authorization"] = f"Bearer {bearer}"
         all_headers.update(headers or {})
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if isinstance(body, dict):
+            remember(*(body.get(k) for k in SECRET_FIELDS))
         response = self._client.http.request(method, path, headers=all_headers, body=payload)
         text = response.body.decode() if isinstance(response.body, bytes) else response.body
         try:
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = text
-        return Answer(response.status_code, parsed, dict(response.headers))
+        answer = Answer(response.status_code, parsed, dict(response.headers))
+        if isinstance(parsed, dict):
+            remember(*(parsed.get(k) for k in SECRET_FIELDS))
+            remember(*(c.get("code") for c in parsed.get("codes") or [] if isinstance(c, dict)))
+        if answer.cookie:
+            remember(answer.cookie.split("=", 1)[1])
+        return answer
 
     def get(self, path: str, **kw: Any) -> Answer:
         return self.call("GET", path, **kw)

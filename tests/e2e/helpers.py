@@ -10,6 +10,7 @@ from typing import Any, Callable
 import requests
 
 from tests import rfc6238
+from tests.leakcheck import remember
 
 PASSWORD = "correct horse battery staple"
 CSRF = {"X-Requested-With": "twostep"}
@@ -30,7 +31,13 @@ class Person:
 
     def post(self, path: str, body: dict[str, Any] | None = None, **kw: Any) -> requests.Response:
         headers = {**CSRF, **kw.pop("headers", {})}
-        return self.http.post(self.url(path), json=body or {}, headers=headers, timeout=30, **kw)
+        answer = self.http.post(self.url(path), json=body or {}, headers=headers, timeout=30, **kw)
+        remember(self.password, *(self.http.cookies.values()))
+        if answer.headers.get("content-type", "").startswith("application/json") and answer.content:
+            data = answer.json()
+            if isinstance(data, dict):
+                remember(*(data.get(k) for k in ("api_key", "secret", "recovery_codes", "login_token")))
+        return answer
 
     def signup(self) -> "Person":
         answer = self.post("/api/signup", {"email": self.email, "password": self.password})

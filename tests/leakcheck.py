@@ -1,0 +1,79 @@
+"""A pytest plugin that runs the whole suite with the app's loggers at DEBUG and fails the run
+if any password, code, secret, token or API key the tests used appears in a log record.
+
+Test helpers call `remember(value)` for every secret they send or receive (tests/api's Api,
+tests/e2e's Person). Records of the app's loggers in this process are captured; the local
+stack's own log file (tests/e2e) is read at the end too, less the SMS console lines, which
+stand in for the phone and are the one place a code may be printed (SECURITY.md).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+APP_LOGGERS = ("twostep", "chalicelib", "app", "local", "pynamodb")
+STACK_LOG = Path(__file__).resolve().parent.parent / "test-artifacts" / "local-run.log"
+SMS_CONSOLE = "[sms to "
+
+_secrets: set[str] = set()
+_records: list[str] = []
+
+
+def remember(*values: object) -> None:
+    """Note secrets the run has handled; short or non-string values are ignored."""
+    for value in values:
+        if isinstance(value, str) and len(value) >= 6:
+            _secrets.add(value)
+        elif isinstance(value, (list, tuple)):
+            remember(*value)
+
+
+class _Collector(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _records.append(self.format(record))
+        except Exception:  # noqa: BLE001 - a record that cannot format holds nothing to leak
+            pass
+
+
+_handler = _Collector(level=logging.DEBUG)
+_handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    for name in APP_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(_handler)
+
+
+def leaks(text: str) -> list[str]:
+    found = []
+    for secret in _secrets:
+        if re.search(rf"(?<![A-Za-z0-9_-]){re.escape(secret)}(?![A-Za-z0-9_-])", text):
+            found.append(secret[:4] + "…")
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    text = "\n".join(_records)
+    if STACK_LOG.exists():
+        text += "\n".join(line for line in STACK_LOG.read_text(errors="replace").splitlines()
+                          if SMS_CONSOLE not in line)
+    found = leaks(text)
+    wire = logging.getLogger("botocore").getEffectiveLevel()
+    problems = []
+    if found:
+        problems.append(f"{len(found)} secret(s) from the run appear in log records: {sorted(found)[:5]}")
+    if wire < logging.WARNING:
+        problems.append("botocore logs below WARNING: its wire logging prints request bodies")
+    if problems and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        summary = "; ".join(problems) if problems else (
+            f"no leak: {len(_secrets)} secrets checked against {len(_records)} log records")
+        reporter.write_line(f"leak check: {summary}")
