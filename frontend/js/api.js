@@ -85,9 +85,27 @@ function duration(seconds) {
 export const signup = (email, password) => request('POST', '/api/signup', { email, password });
 export const login = (email, password) =>
   request('POST', '/api/login', { email, password, client: 'browser' });
-export const verifyLogin = (loginToken, code) =>
-  request('POST', '/api/login/verify', { login_token: loginToken, code });
+/** `proof` is one of {code}, {recovery_code}, {sms_code}. */
+export const verifyLogin = (loginToken, proof) =>
+  request('POST', '/api/login/verify', { login_token: loginToken, ...proof });
+export const sendLoginSms = (loginToken) => request('POST', '/api/login/sms', { login_token: loginToken });
 export const logout = () => request('POST', '/api/logout');
 export const account = () => request('GET', '/api/account');
 export const apiKey = (password, regenerate = false) =>
   request('POST', '/api/account/api-key', regenerate ? { password, regenerate: true } : { password });
+
+const TF = '/api/account/two-factor';
+export const setupTwoFactor = (password, name) => request('POST', `${TF}/setup`, name ? { password, name } : { password });
+export const confirmTwoFactor = (id, code) => request('POST', `${TF}/confirm`, { authenticator_id: id, code });
+export const disableTwoFactor = (password) => request('POST', `${TF}/disable`, { password });
+export const authenticators = () => request('GET', `${TF}/authenticators`);
+export const removeAuthenticator = (id, password) =>
+  request('DELETE', `${TF}/authenticators/${encodeURIComponent(id)}`, { password });
+export const recoveryCodes = (password, regenerate = false) =>
+  request('POST', `/api/account/recovery-codes${regenerate ? '/regenerate' : ''}`, { password });
+export const addPhone = (phone, password) => request('POST', '/api/account/phone', { phone, password });
+export const verifyPhone = (code) => request('POST', '/api/account/phone/verify', { code });
+export const removePhone = (password) => request('DELETE', '/api/account/phone', { password });
+export const sessions = () => request('GET', '/api/account/sessions');
+export const revokeSession = (id) => request('DELETE', `/api/account/sessions/${encodeURIComponent(id)}`);
+export const events = () => request('GET', '/api/account/events');

@@ -6,12 +6,16 @@ import * as home from './views/home.js';
 import * as signup from './views/signup.js';
 import * as login from './views/login.js';
 import * as account from './views/account.js';
+import * as enable from './views/enable.js';
+import * as security from './views/security.js';
 
 const routes = {
   '/': home,
   '/signup': signup,
   '/login': login,
   '/settings': account,
+  '/settings/two-factor': enable,
+  '/settings/security': security,
 };
 
 const notFound = {
@@ -72,9 +76,11 @@ function render({ message = '', kind = 'info', focus = false } = {}) {
   view.render(viewRoot, ctx);
 }
 
-onSessionEnded(() => {
+onSessionEnded((err) => {
   if (!currentView || !currentView.requiresSession) return false;
-  navigate('/login', { replace: true, message: 'Your session has ended. Please log in again.' });
+  const why = err.code === 'session_revoked'
+    ? ' It was ended elsewhere: for example two-factor authentication was turned on, or the session was revoked.' : '';
+  navigate('/login', { replace: true, message: `Your session has ended. Please log in again.${why}` });
   return true;
 });
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.leakcheck import remember
+
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,9 +32,13 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 SESSION_ENDED = "Your session has ended. Please log in again."
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser | Exception]:
-    """The launched browser, or the reason it could not start (reported by each test)."""
+    """The launched browser, or the reason it could not start (reported by each test).
+
+    Module scope: the other test_browser_* modules import this fixture, and one sync
+    Playwright may run at a time, so each module starts its own after the last one stopped.
+    """
     with sync_playwright() as playwright:
         try:
             launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -74,7 +80,9 @@ def shot(page: Page, name: str) -> None:
 
 def new_credentials() -> tuple[str, str]:
     email = f"browser-{secrets.token_hex(6)}@example.com"
-    return email, f"lantern harbour violet {secrets.token_hex(4)}"
+    password = f"lantern harbour violet {secrets.token_hex(4)}"
+    remember(password)  # the leak check fails the run if it shows up in a log
+    return email, password
 
 
 def sign_up(page: Page, email: str, password: str) -> None:
@@ -93,6 +101,13 @@ def log_in(page: Page, email: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def reveal_api_key(page: Page, password: str) -> None:
+    page.get_by_role("button", name="Reveal API key").click()
+    expect(page.get_by_label("Password", exact=True)).to_be_focused()  # asked again, in place
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Continue").click()
+
+
 def test_sign_up_reveal_api_key_log_out_and_log_in(browser, live_stack):
     email, password = new_credentials()
     with fresh_page(browser, live_stack.base_url, name="journey") as page:
@@ -108,10 +123,10 @@ def test_sign_up_reveal_api_key_log_out_and_log_in(browser, live_stack):
         expect(page.get_by_text(email, exact=True)).to_be_visible()
         shot(page, "settings")
 
-        page.get_by_label("Password", exact=True).fill(password)
-        page.get_by_role("button", name="Reveal API key").click()
+        reveal_api_key(page, password)
         key = page.get_by_label("API key", exact=True)
         expect(key).to_have_value(re.compile(r"\S{16,}"))
+        remember(key.input_value())
         expect(key).to_have_attribute("readonly", "")
         expect(page.get_by_role("button", name="Copy")).to_be_visible()
 
@@ -141,8 +156,7 @@ def test_pages_fit_a_360_px_screen(browser, live_stack):
         sign_up(page, email, password)
         assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
         shot(page, "settings-360")  # before the key is shown: no secrets in artifacts
-        page.get_by_label("Password", exact=True).fill(password)
-        page.get_by_role("button", name="Reveal API key").click()
+        reveal_api_key(page, password)
         expect(page.get_by_label("API key", exact=True)).not_to_have_value("")
         assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
 

@@ -1,89 +1,101 @@
-// "/settings": the account page. Two-factor set-up, sessions and the security log join later.
+// "/settings": the account page. Two-factor status at a glance, then each part of it.
 import * as api from '../api.js';
-import { field, h, onSubmit } from '../dom.js';
+import { copyButton, field, h, link, onSubmit, section, settingsNav, withPassword } from '../dom.js';
+import { authenticatorsSection } from './authenticators.js';
+import { phoneSection } from './phone.js';
+import { recoverySection } from './recovery_codes.js';
 
 export const title = 'Your account';
 export const requiresSession = true; // a 401 here sends the person to /login
 
-export async function render(root, ctx) {
+/** Load GET /api/account for a settings view; null when it failed (already reported). */
+export async function load(root, ctx, call = api.account) {
   const loading = h('p', { class: 'muted' }, 'Loading…');
   root.append(loading);
-  let data;
   try {
-    data = await api.account();
+    const data = await call();
+    loading.remove();
+    return ctx.live() ? data : null;
   } catch (err) {
     loading.remove();
     ctx.fail(err);
-    return;
+    return null;
   }
-  if (!ctx.live()) return;
-  root.replaceChildren(summary(data), apiKeySection(ctx, data.user.email), logoutSection(ctx));
 }
 
-function summary({ user, two_factor: twoFactor }) {
-  return h('dl', { class: 'facts' },
-    h('dt', {}, 'Email'),
-    h('dd', {}, user.email),
-    h('dt', {}, 'Two-factor authentication'),
-    h('dd', {}, twoFactorStatus(twoFactor)));
+export async function render(root, ctx) {
+  const data = await load(root, ctx);
+  if (!data) return;
+  const tf = data.two_factor || {};
+  root.append(settingsNav('/settings'), summary(data.user, tf));
+  if (tf.enabled) {
+    root.append(
+      authenticatorsSection(ctx),
+      recoverySection(ctx, tf),
+      phoneSection(ctx, tf.phone),
+      disableSection(ctx));
+  } else {
+    root.append(section('Two-factor authentication',
+      h('p', {}, 'Two-factor authentication asks for a code from your phone after your password, '
+        + 'so a stolen password alone cannot open your account.'),
+      h('p', { class: 'actions' }, link('/settings/two-factor', 'Enable two-factor authentication'))));
+  }
+  root.append(apiKeySection(ctx), logoutSection(ctx));
 }
 
-function twoFactorStatus(twoFactor) {
-  if (!twoFactor || !twoFactor.enabled) return h('span', { class: 'badge off' }, 'Off');
-  const since = twoFactor.enabled_at ? ` since ${new Date(twoFactor.enabled_at).toLocaleDateString()}` : '';
-  return h('span', {},
-    h('span', { class: 'badge on' }, 'On'), since,
-    twoFactor.recovery_codes_low
-      ? h('span', { class: 'hint' }, ` Only ${twoFactor.recovery_codes_remaining} recovery codes left.`)
-      : null);
+function summary(user, tf) {
+  const rows = [['Email', user.email], ['Two-factor authentication', status(tf)]];
+  if (tf.enabled) {
+    rows.push(['Recovery codes', `${tf.recovery_codes_remaining} unused`],
+      ['SMS recovery', tf.phone && tf.phone.verified ? tf.phone.hint : 'No phone']);
+  }
+  return h('dl', { class: 'facts' }, ...rows.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
 }
 
-function apiKeySection(ctx, email) {
-  const password = field('Password', { type: 'password', name: 'password',
-    autocomplete: 'current-password', required: true });
+function status(tf) {
+  if (!tf.enabled) return h('span', { class: 'badge off' }, 'Off');
+  const since = tf.enabled_at ? ` since ${new Date(tf.enabled_at).toLocaleDateString()}` : '';
+  return h('span', {}, h('span', { class: 'badge on' }, 'On'), since);
+}
+
+function disableSection(ctx) {
+  const slot = h('div');
+  return section('Turn off two-factor authentication',
+    h('p', {}, 'This removes your authenticator apps, recovery codes and phone. '
+      + 'Your account is then protected by your password alone.'),
+    h('p', {}, h('button', { type: 'button', onclick: () => withPassword(ctx, slot,
+      'Enter your password to turn off two-factor authentication.', async (password) => {
+        await api.disableTwoFactor(password);
+        ctx.navigate('/settings', { replace: true, message: 'Two-factor authentication is off.' });
+      }) }, 'Disable two-factor authentication')),
+    slot);
+}
+
+function apiKeySection(ctx) {
+  const slot = h('div');
   const result = h('div', { class: 'stack reveal' });
-  const form = h('form', { class: 'stack' },
-    h('p', {}, 'Your API key lets the twostep command line and scripts act as you. '
-      + 'Enter your password to see it.'),
-    // For password managers: which account this password belongs to.
-    h('input', { type: 'email', name: 'username', autocomplete: 'username', value: email,
-      hidden: true, readonly: true, tabindex: '-1' }),
-    password.wrap,
+  const ask = (regenerate) => () => {
+    withPassword(ctx, slot, regenerate
+      ? 'Enter your password to make a new API key. The current key stops working at once.'
+      : 'Enter your password to see your API key.',
+      async (password) => {
+        const { api_key: key } = await api.apiKey(password, regenerate);
+        const shown = field('API key', { type: 'text', readonly: true, value: key, class: 'mono',
+          spellcheck: 'false', autocomplete: 'off' });
+        result.replaceChildren(shown.wrap, h('div', { class: 'actions' }, copyButton(ctx, () => key, 'API key')));
+        ctx.say(regenerate ? 'A new API key was made. The old one no longer works.' : '');
+        shown.input.focus();
+      });
+  };
+  return section('API key',
+    h('p', {}, 'Your API key lets the twostep command line and scripts act as you.'),
     h('div', { class: 'actions' },
-      h('button', { type: 'submit', class: 'primary', value: 'reveal' }, 'Reveal API key'),
-      h('button', { type: 'submit', value: 'regenerate' }, 'Regenerate API key')));
-
-  onSubmit(form, ctx, async (submitter) => {
-    const regenerate = submitter && submitter.value === 'regenerate';
-    if (regenerate && !window.confirm('Make a new API key? The current key stops working at once.')) return;
-    const { api_key: key } = await api.apiKey(password.input.value, regenerate);
-    password.input.value = '';
-    result.replaceChildren(...keyDisplay(key, ctx));
-    ctx.say(regenerate ? 'A new API key was made. The old one no longer works.' : '');
-    result.querySelector('input').focus();
-  });
-
-  return h('section', { class: 'section' },
-    h('h2', {}, 'API key'), form, result);
+      h('button', { type: 'button', onclick: ask(false) }, 'Reveal API key'),
+      h('button', { type: 'button', onclick: ask(true) }, 'Regenerate API key')),
+    slot, result);
 }
 
-function keyDisplay(key, ctx) {
-  const shown = field('API key', { type: 'text', readonly: true, value: key, class: 'mono',
-    spellcheck: 'false', autocomplete: 'off' });
-  const copy = h('button', { type: 'button' }, 'Copy');
-  copy.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(key);
-      ctx.say('API key copied.');
-    } catch {
-      shown.input.select();
-      ctx.say('Copying failed: the key is selected, press Ctrl+C (⌘C) to copy it.');
-    }
-  });
-  return [shown.wrap, h('div', { class: 'actions' }, copy)];
-}
-
-function logoutSection(ctx) {
+export function logoutSection(ctx) {
   const form = h('form', { class: 'section' }, h('button', { type: 'submit' }, 'Log out'));
   onSubmit(form, ctx, async () => {
     try {
