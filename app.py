@@ -1,16 +1,18 @@
 """twostep's Chalice app: registers the blueprints and the error handling, nothing else.
 
 Routes carry their full public paths (`/api/...`); API Gateway's stage name is stripped by
-CloudFront in AWS and absent in local mode, so `/api` appears exactly once.
+CloudFront in AWS and absent in local mode, so `/api` appears exactly once. The Heroku
+Platform API subset lives at the root (`/oauth/...`, `/account`) and answers errors in
+Heroku's shape.
 """
 import json
 
 from chalice import Chalice, Response
 
-from chalicelib.api import account, auth, http, phone, two_factor
+from chalicelib.api import account, auth, heroku, http, phone, two_factor
 from chalicelib.api.headers import security_headers
 from chalicelib.config import settings
-from chalicelib.errors import PayloadTooLarge
+from chalicelib.errors import PayloadTooLarge, TwostepError
 from chalicelib.store.models import bind
 
 app = Chalice(app_name="twostep")
@@ -18,6 +20,7 @@ app.register_blueprint(auth.bp, url_prefix="/api")
 app.register_blueprint(account.bp, url_prefix="/api")
 app.register_blueprint(two_factor.bp, url_prefix="/api")
 app.register_blueprint(phone.bp, url_prefix="/api")
+app.register_blueprint(heroku.bp)
 
 # Chalice answers some errors itself, in its own shape: map them to the contract's.
 _FRAMEWORK_ERRORS = {
@@ -31,29 +34,45 @@ _FRAMEWORK_ERRORS = {
 }
 
 
-def _in_contract_shape(response: Response) -> Response:
+def _errors_for(path: str):
+    """The error shape a path speaks: Heroku's at its subset, the contract's elsewhere."""
+    return heroku.error_response if heroku.is_heroku_path(path or "") else http.error_response
+
+
+def _is_shaped(body: object, heroku_path: bool) -> bool:
+    if not isinstance(body, dict):
+        return False
+    if heroku_path:
+        return isinstance(body.get("id"), str) and isinstance(body.get("message"), str)
+    return isinstance(body.get("error"), dict)
+
+
+def _in_contract_shape(response: Response, path: str) -> Response:
     body = response.body
     if isinstance(body, (bytes, str)) and body:
         try:
             body = json.loads(body)
         except ValueError:
             body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+    if _is_shaped(body, heroku.is_heroku_path(path or "")):
         return response
     code, message = _FRAMEWORK_ERRORS.get(response.status_code, ("invalid_request", "The request is not valid."))
-    headers = {k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after")}
-    return http.json_response(http.error_body(code, message), response.status_code, headers)
+    error = TwostepError(message, code=code)
+    error.status = response.status_code
+    shaped = _errors_for(path)(error)
+    shaped.headers.update({k: v for k, v in response.headers.items() if k.lower() in ("allow", "retry-after")})
+    return shaped
 
 
 @app.middleware("http")
 def contract(event, get_response):
     cfg = settings()
     if len(event.raw_body or b"") > http.MAX_BODY:
-        response = http.error_response(PayloadTooLarge())
+        response = _errors_for(event.path)(PayloadTooLarge())
     else:
         bind()
         response = get_response(event)
         if response.status_code >= 400:
-            response = _in_contract_shape(response)
+            response = _in_contract_shape(response, event.path)
     response.headers.update(security_headers(cfg.local))
     return response

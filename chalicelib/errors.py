@@ -101,6 +101,12 @@ class UnsupportedMediaType(TwostepError):
     message = "Send the body as application/json."
 
 
+class InternalError(TwostepError):
+    status = 500
+    code = "internal_error"
+    message = "Something went wrong on our side."
+
+
 class RateLimited(TwostepError):
     status = 429
     code = "rate_limited"

@@ -34,6 +34,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from chalicelib.api.headers import security_headers
+from chalicelib.api.heroku import is_heroku_path  # its errors are `{"id", "message"}`
 
 log = logging.getLogger("local.gateway")
 
@@ -61,11 +62,6 @@ StartResponse = Callable[..., Any]
 
 def is_api_path(path: str) -> bool:
     return path.startswith("/api/") or path == "/api" or is_heroku_path(path)
-
-
-def is_heroku_path(path: str) -> bool:
-    """The Heroku Platform API subset, whose errors are `{"id", "message"}`."""
-    return path.startswith("/oauth/") or path == "/account"
 
 
 def error_body(path: str, code: str, message: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from chalicelib.config import settings
 from chalicelib.context import Client
 from chalicelib.errors import (
     Forbidden,
+    InternalError,
     InvalidRequest,
     PayloadTooLarge,
     TwostepError,
@@ -45,9 +46,11 @@ def error_response(exc: TwostepError) -> Response:
     return json_response(error_body(exc.code, exc.message), exc.status, exc.headers())
 
 
-def route(bp: Blueprint, path: str, methods: list[str] | None = None) -> Callable:
-    """`bp.route` whose view may raise TwostepError; anything else is a logged 500 with no
-    detail in the body (the log line holds the exception, never the request body)."""
+def route(bp: Blueprint, path: str, methods: list[str] | None = None, *,
+          errors: Callable[[TwostepError], Response] = error_response) -> Callable:
+    """`bp.route` whose view may raise TwostepError, answered by `errors` (the contract's
+    shape unless a blueprint speaks another); anything else is a logged 500 with no detail
+    in the body (the log line holds the exception, never the request body)."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -55,10 +58,10 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None) -> Callabl
             try:
                 return view(*args, **kwargs)
             except TwostepError as exc:
-                return error_response(exc)
+                return errors(exc)
             except Exception:  # noqa: BLE001 - the contract forbids stack traces in answers
                 log.exception("unhandled error in %s", view.__name__)
-                return json_response(error_body("internal_error", "Something went wrong on our side."), 500)
+                return errors(InternalError())
 
         return bp.route(path, methods=methods or ["GET"], content_types=CONTENT_TYPES)(wrapped)
 

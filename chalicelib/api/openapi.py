@@ -49,15 +49,32 @@ SCHEMAS: dict[str, Any] = {
         ["code", "used_at"], code={"type": "string", "pattern": "^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$"},
         used_at=NULLABLE_TIME)}),
     "Password": _obj(["password"], password=PASSWORD),
+    # The Heroku Platform API subset (chalicelib/api/heroku.py), for Heroku's own CLI.
+    "HerokuError": _obj(["id", "message"], id=STR, message=STR, resource=STR),
+    "HerokuAuthorization": _obj(
+        ["id", "description", "scope", "created_at", "updated_at", "access_token", "user"],
+        id=STR, description=NULLABLE_STR, scope={"type": "array", "items": STR}, created_at=TIME, updated_at=TIME,
+        access_token=_obj(["id", "token", "expires_in"], id=STR, token=STR,
+                          expires_in={"type": ["integer", "null"], "minimum": 0}),
+        user=_obj(["id", "email"], id=STR, email=STR)),
 }
+
+
+def _heroku(summary: str, ok: int, response: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    op = _op(summary, ok, response, errors=HEROKU_ERRORS, **kw)
+    op.setdefault("security", [{"bearer": []}])
+    return op
 
 ERRORS = {"4XX": {"description": "An error in the contract's shape",
                   "content": {"application/json": {"schema": _ref("Error")}}}}
+HEROKU_ERRORS = {"4XX": {"description": "An error in Heroku's shape",
+                         "content": {"application/json": {"schema": _ref("HerokuError")}}}}
 
 
 def _op(summary: str, ok: int, response: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
-        secured: bool = True, params: list[str] | None = None) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": dict(ERRORS)}
+        secured: bool = True, params: list[str] | None = None,
+        errors: dict[str, Any] = ERRORS) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": dict(errors)}
     if response is None:
         op["responses"][str(ok)] = {"description": "Done"}
     else:
@@ -135,6 +152,31 @@ PATHS: dict[str, Any] = {
     "/api/account/events": {"get": _op("The security log, newest first", 200, _obj(["events"], events={
         "type": "array", "items": _obj(["type", "at", "ip", "user_agent", "detail"], type=STR, at=TIME,
                                        ip=NULLABLE_STR, user_agent=NULLABLE_STR, detail={"type": "object"})}))},
+    "/oauth/authorizations": {
+        "post": {**_heroku(
+            "Log in as Heroku's CLI does: HTTP Basic email:password, and a code in Heroku-Two-Factor-Code "
+            "when two-factor is on (403 two_factor without it); the token is shown in full only here",
+            201, _ref("HerokuAuthorization"),
+            body=_obj(description={"type": "string", "maxLength": 256},
+                      expires_in={"type": "integer", "minimum": 1, "maximum": 365 * 24 * 3600},
+                      scope={"type": "array", "items": {"const": "global"}})),
+            "security": [{"basic": []}],
+            "parameters": [{"name": "Heroku-Two-Factor-Code", "in": "header", "required": False,
+                            "schema": {"type": "string", "maxLength": 64}}]},
+        "get": _heroku("This account's authorizations, tokens redacted", 200,
+                       {"type": "array", "items": _ref("HerokuAuthorization")}),
+    },
+    "/oauth/authorizations/{authorization_id}": {
+        "get": _heroku("One authorization (`~`: the API key), token redacted", 200, _ref("HerokuAuthorization"),
+                       params=["authorization_id"]),
+        "delete": _heroku("End an authorization", 200, _ref("HerokuAuthorization"), params=["authorization_id"]),
+    },
+    "/oauth/sessions/{session_id}": {"delete": _heroku(
+        "Heroku's SSO sessions, which `heroku logout` ends first: twostep has none (404)", 404,
+        _ref("HerokuError"), params=["session_id"])},
+    "/account": {"get": _heroku("The account, in Heroku's shape", 200, _obj(
+        ["id", "email", "two_factor_authentication", "created_at", "updated_at"], id=STR, email=STR,
+        two_factor_authentication={"type": "boolean"}, created_at=TIME, updated_at=TIME))},
 }
 
 DOCUMENT: dict[str, Any] = {
@@ -147,6 +189,7 @@ DOCUMENT: dict[str, Any] = {
             "cookie": {"type": "apiKey", "in": "cookie", "name": "twostep_session",
                        "description": "Browser session; state changes also need X-Requested-With: twostep"},
             "bearer": {"type": "http", "scheme": "bearer", "description": "API key or authorization"},
+            "basic": {"type": "http", "scheme": "basic", "description": "email:password (Heroku's CLI login)"},
         },
     },
     "security": [{"cookie": []}, {"bearer": []}],

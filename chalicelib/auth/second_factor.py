@@ -4,7 +4,9 @@ After the password only a login token exists: it carries the user server-side, o
 but /api/login/sms and /api/login/verify, lives 5 minutes and dies after use. A success is
 one DynamoDB transaction: the factor's own single-use writes (the TOTP step, the recovery
 code), the token's `used_at`, the new browser session and the reset of the failure counter,
-so a code and a token are spent together or not at all.
+so a code and a token are spent together or not at all. Heroku's authorizations take a code
+in a header along with the password, with no login token: `verify_code` checks and spends
+it through the same `redeem`, with the new authorization in the same transaction.
 
 Throttling (SECURITY.md): one counter per account across methods; after 3 consecutive
 failures each attempt waits 1 s doubling to 15 minutes; at 100 the authenticator app and SMS
@@ -12,7 +14,7 @@ are locked and the token dies, while a recovery code still works and unlocks the
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -25,7 +27,7 @@ from chalicelib.context import Client
 from chalicelib.errors import InvalidRequest, LoginCodeInvalid, TwostepError, Unauthenticated
 from chalicelib.factors import login_factors
 from chalicelib.factors import sms
-from chalicelib.factors.base import LoginFactor
+from chalicelib.factors.base import LoginFactor, Proof, TxOp
 from chalicelib.store import events
 from chalicelib.store.models import EphemeralModel, UserModel, connection, ttl
 
@@ -113,20 +115,27 @@ def _chosen(submitted: dict[str, Any]) -> tuple[LoginFactor, str]:
     return factor, value
 
 
-def _fail(login: EphemeralModel, user: UserModel, factor: LoginFactor, client: Client) -> None:
+def _fail(login: EphemeralModel | None, user: UserModel, factor: LoginFactor, client: Client) -> None:
     failures = throttle.record_failure(counter_key(user.user_id), throttle.SECOND_FACTOR)
     events.record(user.user_id, "two_factor_failed", client,
                   {"method": factor.method, "consecutive_failures": failures})
     if failures == throttle.LOCK_AT:
         events.record(user.user_id, "two_factor_locked", client, {"consecutive_failures": failures})
-    if failures >= throttle.LOCK_AT:
+    if failures >= throttle.LOCK_AT and login is not None:
         login.delete()  # the login token dies with the lock
     raise LoginCodeInvalid()
 
 
-def verify(token: str | None, submitted: dict[str, Any], client: Client) -> LoginResult:
-    factor, value = _chosen(submitted)
-    login, user = load_login(token)
+def redeem(user: UserModel, factor: LoginFactor, value: str, client: Client,
+           issue: Callable[[], list[TxOp]], event_detail: dict[str, Any],
+           login: EphemeralModel | None = None) -> Proof:
+    """Check one code and spend it in one transaction with what `issue()` writes (the new
+    credential), or count a failure and raise LoginCodeInvalid.
+
+    Every way in shares this: the login token's step and a code sent along with the password
+    (Heroku's authorizations), so the account's one counter, its backoff, the lock, the
+    single use of codes and the security log are the same whichever way a code arrives.
+    With a `login`, its token is spent in the same transaction."""
     key = counter_key(user.user_id)
     counter = throttle.read(key)
     throttle.check(counter, throttle.SECOND_FACTOR)
@@ -135,29 +144,54 @@ def verify(token: str | None, submitted: dict[str, Any], client: Client) -> Logi
     proof = factor.check(user, value, login)
     if proof is None:
         _fail(login, user, factor, client)
-    now = clock.now()
-    result = LoginResult(status="authenticated", user=user, extra=dict(proof.answer))
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.update(login, actions=[EphemeralModel.used_at.set(now)],
-                      condition=EphemeralModel.used_at.does_not_exist() & EphemeralModel.pk.exists())
+            if login is not None:
+                tx.update(login, actions=[EphemeralModel.used_at.set(clock.now())],
+                          condition=EphemeralModel.used_at.does_not_exist() & EphemeralModel.pk.exists())
             for op in proof.ops:
                 op(tx)
             reset = throttle.reset_op(key, counter)
             if reset is not None:
                 reset(tx)
-            if login.client == "cli":
-                result.api_key = accounts.api_key(user)
-            else:
-                session, result.cookie = sessions.build(user, sessions.BROWSER, client)
-                tx.save(session)
+            for op in issue():
+                op(tx)
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+        if login is not None and reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
             raise Unauthenticated("This login has expired. Start again with your email and password.") from None
         # the code itself was spent meanwhile (a replay racing us): a wrong code
         _fail(login, user, factor, client)
-    events.record(user.user_id, "login", client, {"client": login.client or "browser", **proof.detail})
+    events.record(user.user_id, "login", client, {**event_detail, **proof.detail})
     if proof.detail.get("method") == "recovery_code":
         events.record(user.user_id, "recovery_code_used", client, {"position": proof.detail.get("position")})
+    return proof
+
+
+def verify(token: str | None, submitted: dict[str, Any], client: Client) -> LoginResult:
+    factor, value = _chosen(submitted)
+    login, user = load_login(token)
+    result = LoginResult(status="authenticated", user=user)
+
+    def issue() -> list[TxOp]:
+        if login.client == "cli":
+            result.api_key = accounts.api_key(user)
+            return []
+        session, result.cookie = sessions.build(user, sessions.BROWSER, client)
+        return [lambda tx: tx.save(session)]
+
+    proof = redeem(user, factor, value, client, issue, {"client": login.client or "browser"}, login=login)
+    result.extra = dict(proof.answer)
     return result
+
+
+def verify_code(user: UserModel, code: str, client: Client, issue: Callable[[], list[TxOp]],
+                event_detail: dict[str, Any]) -> Proof:
+    """A code sent with the password, without saying which kind it is (Heroku's
+    `Heroku-Two-Factor-Code` header): the factor whose shape it has takes it; a code of no
+    known shape is a wrong authenticator code, and counts as one."""
+    factors = login_factors()
+    factor = next((f for f in factors if f.recognises(code)), factors[0])
+    if len(code) > factor.max_length:
+        raise InvalidRequest("The two-factor code is too long.")
+    return redeem(user, factor, code, client, issue, event_detail)

@@ -57,6 +57,7 @@ def build(user: UserModel, kind: str, client: Client, *, description: str | None
         user_agent=(client.user_agent or "")[:256] or None,
         ip=client.ip,
         description=description,
+        redacted_token=None if kind == BROWSER else tokens.redacted(token),
     )
     return item, token
 
@@ -111,6 +112,14 @@ def authenticate(token: str | None, via: str) -> Principal:
     return Principal(user=user, session=item, via=via)
 
 
+def api_key_item(user: UserModel) -> SessionModel:
+    """The credential item of the account's current API key."""
+    try:
+        return SessionModel.get(user.api_key_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("The account has no API key.") from None
+
+
 def _touch(item: SessionModel, now: float) -> None:
     try:
         item.update(actions=[SessionModel.last_seen_at.set(now)],
@@ -128,13 +137,14 @@ def revoke(item: SessionModel) -> None:
     item.update(actions=revoke_actions(), condition=SessionModel.id.exists())
 
 
-def owned(principal: Principal, session_id: str) -> SessionModel:
-    """A listed credential of this user, or NotFound (another user's looks the same)."""
+def owned(principal: Principal, session_id: str, kinds: tuple[str, ...] = LISTED_KINDS) -> SessionModel:
+    """A live credential of this user of one of `kinds`, or NotFound (another user's looks
+    the same)."""
     try:
         item = SessionModel.get(session_id, consistent_read=True)
     except DoesNotExist:
         raise NotFound("No such session.") from None
-    if item.user_id != principal.user.user_id or item.kind not in LISTED_KINDS or not _live(item, principal.user):
+    if item.user_id != principal.user.user_id or item.kind not in kinds or not _live(item, principal.user):
         raise NotFound("No such session.")
     return item
 
@@ -143,9 +153,13 @@ def _live(item: SessionModel, user: UserModel) -> bool:
     return item.revoked_at is None and item.epoch == user.session_epoch and not _expired(item, clock.now())
 
 
-def listing(principal: Principal) -> list[dict[str, Any]]:
-    user = principal.user
+def live(user: UserModel, kinds: tuple[str, ...] = LISTED_KINDS) -> list[SessionModel]:
+    """The user's live credentials of `kinds`, newest first."""
     items = SessionModel.by_user.query(user.user_id, scan_index_forward=False)
+    return [item for item in items if item.kind in kinds and _live(item, user)]
+
+
+def listing(principal: Principal) -> list[dict[str, Any]]:
     return [
         {
             "id": item.id,
@@ -157,6 +171,5 @@ def listing(principal: Principal) -> list[dict[str, Any]]:
             "ip": item.ip,
             "current": item.id == principal.session.id,
         }
-        for item in items
-        if item.kind in LISTED_KINDS and _live(item, user)
+        for item in live(principal.user)
     ]

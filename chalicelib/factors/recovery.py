@@ -119,8 +119,11 @@ class RecoveryCodeFactor:
     def offered(self, user: UserModel) -> bool:
         return True
 
-    def check(self, user: UserModel, value: str, login: EphemeralModel) -> Proof | None:
-        if normalise(value) is None:
+    def recognises(self, value: str) -> bool:
+        return normalise(value) is not None
+
+    def check(self, user: UserModel, value: str, login: EphemeralModel | None) -> Proof | None:
+        if not self.recognises(value):
             return None
         try:
             item = RecoveryCodeModel.get(code_hash(user.user_id, value), consistent_read=True)

@@ -219,10 +219,14 @@ class SmsFactor:
     def offered(self, user: UserModel) -> bool:
         return phone(user.user_id) is not None
 
-    def check(self, user: UserModel, value: str, login: EphemeralModel) -> Proof | None:
+    def recognises(self, value: str) -> bool:
         digits = "".join(value.split())
-        if not (digits.isascii() and digits.isdigit() and len(digits) == DIGITS):
-            return None
+        return digits.isascii() and digits.isdigit() and len(digits) == DIGITS
+
+    def check(self, user: UserModel, value: str, login: EphemeralModel | None) -> Proof | None:
+        if login is None or not self.recognises(value):
+            return None  # an SMS code belongs to the login attempt it was sent for
+        digits = "".join(value.split())
         if not login.sms_code_hash or login.sms_sent_at is None or login.sms_sent_at + CODE_SECONDS <= clock.now():
             return None
         if not hmac.compare_digest(code_hash(login.pk, digits), login.sms_code_hash):

@@ -160,10 +160,14 @@ class TotpFactor:
     def offered(self, user: UserModel) -> bool:
         return True
 
-    def check(self, user: UserModel, value: str, login: EphemeralModel) -> Proof | None:
+    def recognises(self, value: str) -> bool:
         code = clean(value)
-        if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
+        return len(code) == DIGITS and code.isascii() and code.isdigit()
+
+    def check(self, user: UserModel, value: str, login: EphemeralModel | None) -> Proof | None:
+        if not self.recognises(value):
             return None
+        code = clean(value)
         now = clock.now()
         for item in authenticators(user.user_id):
             secret = aws.decrypt(item.secret_ciphertext, user.user_id).decode()

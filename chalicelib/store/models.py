@@ -104,6 +104,8 @@ class SessionModel(Model):
     user_agent = UnicodeAttribute(null=True)
     ip = UnicodeAttribute(null=True)
     description = UnicodeAttribute(null=True)
+    # Bearer tokens only: how listings show the token (tokens.redacted), never the secret.
+    redacted_token = UnicodeAttribute(null=True)
     by_user = UserIndex()
 
 
