@@ -30,3 +30,14 @@ lint: venv
 clean:
 	rm -rf test-artifacts .pytest_cache build dist *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- AWS (docs/deploying.md) -------------------------------------------------------------
+STAGE ?= dev
+.PHONY: package deploy
+
+# build/$(STAGE)/sam.yaml (tables, keys, Lambda, API Gateway, S3, CloudFront) + deployment.zip
+package: venv
+	$(PY) infra/package.py $(STAGE)
+
+deploy: venv
+	PY=$(PY) infra/deploy.sh $(STAGE)

@@ -19,6 +19,10 @@ import requests
 
 REPO = Path(__file__).resolve().parent.parent
 
+# tests.aws_calls records the AWS operations the app makes, for the IAM policy test (tests/infra);
+# tests.leakcheck fails the run if a secret the tests handled appears in a log record.
+pytest_plugins = ["tests.aws_calls", "tests.leakcheck"]
+
 
 def free_port() -> int:
     with socket.socket() as s:

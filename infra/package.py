@@ -1,0 +1,168 @@
+"""Build the deployable artefacts for a stage: `python infra/package.py <dev|prod> [root]`.
+
+1. Join infra/template.yaml (tables and keys: the one definition, also deployed locally)
+   and infra/edge.yaml (what only AWS needs) into build/merge-<stage>.json. The packaged
+   template can only be deployed as its own stage: Stage's default and only allowed value
+   become <stage>, so a prod template always has deletion protection on.
+2. `chalice package --merge-template` it into build/<stage>/ (sam.yaml + deployment.zip;
+   the root is build/ unless given).
+   The IAM policy is .chalice/policy-<stage>.json, which Chalice copies verbatim into the
+   role; its Fn::GetAtt/Fn::Sub resolve to the real ARNs of this stack's tables and keys.
+3. Strip from the zip what the Lambda Python runtime already provides: boto3, botocore and
+   the distributions only they need (found from the zip's own dist-info metadata). Chalice
+   cannot exclude a dependency, and PynamoDB pulls botocore in.
+
+Prints the zip's size and file count.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+INFRA = REPO / "infra"
+BUILD = REPO / "build"
+STAGES = ("dev", "prod")
+
+# What the AWS Lambda Python runtimes ship outside the function's package. Stripping is
+# limited to these: anything else boto3/botocore alone needed would be a surprise.
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
+STRIP_ROOTS = {"boto3", "botocore"}
+# The Lambda runtime's interpreter, for evaluating environment markers.
+TARGET_ENV = {"python_version": "3.11", "python_full_version": "3.11.0", "sys_platform": "linux",
+              "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
+              "implementation_name": "cpython", "platform_python_implementation": "CPython",
+              "extra": ""}
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """Load a CloudFormation YAML template as Chalice does (short-form tags to long form)."""
+    from chalice.package import YAMLTemplateSerializer
+
+    return YAMLTemplateSerializer().load_template(path.read_text(), str(path))
+
+
+def merge_template(stage: str) -> dict[str, Any]:
+    data, edge = load_yaml(INFRA / "template.yaml"), load_yaml(INFRA / "edge.yaml")
+    merged: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09",
+                              "Description": f"twostep {stage}: tables, keys, API and edge"}
+    for section in ("Metadata", "Parameters", "Rules", "Conditions", "Resources", "Outputs"):
+        left, right = data.get(section, {}), edge.get(section, {})
+        clash = sorted(set(left) & set(right))
+        if clash:
+            raise SystemExit(f"infra/template.yaml and infra/edge.yaml both define {section} {clash}")
+        if left or right:
+            merged[section] = {**left, **right}
+    merged["Parameters"]["Stage"] = {**merged["Parameters"]["Stage"], "Default": stage, "AllowedValues": [stage]}
+    return merged
+
+
+def requirement_names(metadata: str) -> list[str]:
+    """The distributions a METADATA file requires on the Lambda runtime (markers evaluated)."""
+    from packaging.requirements import Requirement
+
+    names = []
+    for line in Parser().parsestr(metadata).get_all("Requires-Dist") or []:
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate(TARGET_ENV):
+            names.append(canonical(req.name))
+    return names
+
+
+def canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def strippable(zf: zipfile.ZipFile, roots: list[str]) -> dict[str, str]:
+    """{distribution: its .dist-info directory} for what only boto3/botocore need."""
+    dist_infos: dict[str, str] = {}
+    requires: dict[str, list[str]] = {}
+    for name in zf.namelist():
+        top, _, rest = name.partition("/")
+        if top.endswith(".dist-info") and rest == "METADATA":
+            meta = zf.read(name).decode()
+            dist = canonical(Parser().parsestr(meta)["Name"])
+            dist_infos[dist] = top
+            requires[dist] = requirement_names(meta)
+
+    def closure(start: set[str], avoid: set[str]) -> set[str]:
+        seen, todo = set(), [d for d in start if d not in avoid]
+        while todo:
+            dist = todo.pop()
+            if dist in seen:
+                continue
+            seen.add(dist)
+            todo.extend(d for d in requires.get(dist, []) if d not in avoid)
+        return seen
+
+    kept = closure({canonical(r) for r in roots} - STRIP_ROOTS, STRIP_ROOTS)
+    only_aws_sdk = closure(STRIP_ROOTS & set(dist_infos), set()) - kept
+    surprise = only_aws_sdk - RUNTIME_PROVIDED
+    if surprise:
+        raise SystemExit(f"boto3/botocore need {sorted(surprise)}, which the Lambda runtime lacks")
+    return {dist: dist_infos[dist] for dist in sorted(only_aws_sdk) if dist in dist_infos}
+
+
+def strip_zip(path: Path, roots: list[str]) -> list[str]:
+    """Rewrite the zip without the runtime-provided distributions; return their names."""
+    with zipfile.ZipFile(path) as zf:
+        dists = strippable(zf, roots)
+        doomed: set[str] = set()
+        for dist_info in dists.values():
+            record = zf.read(f"{dist_info}/RECORD").decode()
+            doomed.update(line.split(",", 1)[0] for line in record.splitlines() if line.strip())
+            doomed.update(n for n in zf.namelist() if n.startswith(f"{dist_info}/"))
+        tmp = path.with_suffix(".tmp")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+            for info in zf.infolist():
+                if info.filename in doomed or "/__pycache__/" in f"/{info.filename}":
+                    continue
+                out.writestr(info, zf.read(info), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    tmp.replace(path)
+    return sorted(dists)
+
+
+def runtime_requirements() -> list[str]:
+    lines = (REPO / "requirements.txt").read_text().splitlines()
+    return [line.split("==")[0].strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def build(stage: str, root: Path = BUILD) -> Path:
+    """Package `stage` into root/<stage>/ (sam.yaml, deployment.zip); return that directory."""
+    if stage not in STAGES:
+        raise SystemExit(f"stage must be one of {STAGES}")
+    root = root.resolve()
+    out = root / stage
+    merge_file = root / f"merge-{stage}.json"
+    shutil.rmtree(out, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    merge_file.write_text(json.dumps(merge_template(stage), indent=2) + "\n")
+    chalice = Path(sys.executable).with_name("chalice")
+    env = dict(os.environ)
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # Chalice wants one; the template uses AWS::Region
+    subprocess.run(
+        [str(chalice), "package", "--stage", stage, "--template-format", "yaml",
+         "--merge-template", str(merge_file), str(out)],
+        cwd=REPO, env=env, check=True,
+    )
+    zip_path = out / "deployment.zip"
+    removed = strip_zip(zip_path, runtime_requirements())
+    with zipfile.ZipFile(zip_path) as zf:
+        count = len(zf.namelist())
+    print(f"stripped (the Lambda runtime provides them): {', '.join(removed)}")
+    print(f"{zip_path}: {zip_path.stat().st_size} bytes, {count} files")
+    print(f"{out / 'sam.yaml'}: the template to deploy")
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        raise SystemExit("usage: python infra/package.py <dev|prod> [output root, default build/]")
+    build(sys.argv[1], Path(sys.argv[2]) if len(sys.argv) == 3 else BUILD)

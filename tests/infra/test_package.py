@@ -1,0 +1,142 @@
+"""`make package`: the Lambda zip and the one deployable template (infra/package.py)."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+from cfnlint.api import lint_file
+
+from tests.infra.packaging import REPO, packaged, packaged_template
+
+# Issue 9's budget for the deployment package.
+MAX_ZIP_BYTES = 1_500_000
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+NEVER_IN_THE_ZIP = ("tests/", "frontend/", "local/", "cli/", "bench/", "infra/", "scripts/",
+                    ".chalice/", "build/", "test-artifacts/")
+
+
+@pytest.fixture(scope="module")
+def zip_names() -> list[str]:
+    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
+        return zf.namelist()
+
+
+def test_packaged_template_passes_cfn_lint() -> None:
+    # The only warnings cfn-lint would give are switched off, with the reason, in
+    # infra/edge.yaml's cfn-lint Metadata: W1028 (Stage is pinned to the packaged stage, so
+    # one branch of each !If [IsProd] is unreachable) and, on the distribution only, W1030
+    # (CertificateArn defaults to "" when there is no custom domain).
+    matches = lint_file(packaged("prod") / "sam.yaml")
+    assert [str(m) for m in matches] == []
+
+
+def test_zip_has_no_aws_sdk_tests_or_front_end(zip_names: list[str]) -> None:
+    tops = {name.split("/", 1)[0] for name in zip_names}
+    for dist in RUNTIME_PROVIDED:
+        assert dist not in tops and f"{dist}.py" not in tops
+        assert not [t for t in tops if re.match(rf"{dist}[-_].*\.dist-info$", t, re.I)], dist
+    assert not [n for n in zip_names if n.startswith(NEVER_IN_THE_ZIP)]
+    assert not [n for n in zip_names if re.search(r"(^|/)(test_[^/]*|conftest)\.py$", n)]
+    assert not [n for n in zip_names if n.endswith(".pyc") or n.endswith((".html", ".css", ".js"))]
+    # What the function does need is there, Chalice's runtime included.
+    assert {"app.py", "chalice", "chalicelib", "pynamodb", "argon2", "_argon2_cffi_bindings",
+            "pyotp", "segno", "phonenumbers"} <= tops
+
+
+def test_zip_size_is_within_budget() -> None:
+    path = packaged("prod") / "deployment.zip"
+    size = path.stat().st_size
+    with zipfile.ZipFile(path) as zf:
+        count = len(zf.namelist())
+    print(f"deployment.zip: {size} bytes ({size / 1_000_000:.2f} MB), {count} files")
+    assert size <= MAX_ZIP_BYTES
+
+
+def test_argon2_bindings_are_a_manylinux_wheel_for_the_runtime(zip_names: list[str]) -> None:
+    runtime = packaged_template("prod")["Resources"]["APIHandler"]["Properties"]["Runtime"]
+    abi = "cpython-" + runtime.removeprefix("python").replace(".", "")
+    assert any(n.startswith("_cffi_backend") and abi in n and n.endswith("x86_64-linux-gnu.so") for n in zip_names)
+    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
+        wheel = zf.read(next(n for n in zip_names if re.match(r"argon2_cffi_bindings-.*\.dist-info/WHEEL$", n))).decode()
+    assert "manylinux" in wheel
+
+
+def test_requirements_are_the_runtime_pins_of_pyproject() -> None:
+    pins = dict(line.split("==") for line in (REPO / "requirements.txt").read_text().split() if "==" in line)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    declared = dict(dep.split("==") for dep in project)
+    assert set(pins) == {"pynamodb", "argon2-cffi", "pyotp", "segno", "phonenumberslite"}
+    assert all(declared[name] == version for name, version in pins.items())
+
+
+# A minimal API Gateway (REST, proxy) event, as API Gateway sends it behind CloudFront.
+SERVE_HEALTH = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import botocore, app
+assert not hasattr(app, "boto3")
+from argon2 import PasswordHasher
+PasswordHasher().hash("a password")            # the compiled binding loads
+import phonenumbers
+assert phonenumbers.is_valid_number(phonenumbers.parse("+447400123456"))
+event = {
+    "resource": "/api/health", "path": "/api/health", "httpMethod": "GET",
+    "headers": {"Host": "abc.execute-api.us-east-1.amazonaws.com",
+                "CloudFront-Viewer-Address": "198.51.100.7:4242", "User-Agent": "probe"},
+    "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+    "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+    "requestContext": {"resourcePath": "/api/health", "httpMethod": "GET", "path": "/v1/api/health",
+                       "stage": "v1", "requestId": "r1", "identity": {"sourceIp": "130.176.0.1"}},
+}
+class Context:
+    function_name = "twostep"; memory_limit_in_mb = 1024; aws_request_id = "r1"
+    def get_remaining_time_in_millis(self): return 20000
+answer = app.app(event, Context())
+print(json.dumps({"status": answer["statusCode"], "body": json.loads(answer["body"]),
+                  "headers": answer.get("headers", {}), "botocore": botocore.__file__}))
+"""
+
+
+@pytest.fixture(scope="module")
+def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with only what the Lambda runtime adds: boto3 and botocore (same versions)."""
+    from importlib.metadata import version
+
+    venv = tmp_path_factory.mktemp("lambda-runtime") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    f"boto3=={version('boto3')}", f"botocore=={version('botocore')}"],
+                   check=True, timeout=600)
+    return python
+
+
+def test_stripped_package_serves_a_request_on_the_runtimes_libraries(
+    runtime_python: Path, tmp_path: Path
+) -> None:
+    unpacked = tmp_path / "task"
+    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
+        zf.extractall(unpacked)
+    env = {
+        "PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "unused", "AWS_SECRET_ACCESS_KEY": "unused",
+        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true", "TWOSTEP_STAGE": "prod",
+        **{name: "unused" for name in (
+            "TWOSTEP_USERS_TABLE", "TWOSTEP_SESSIONS_TABLE", "TWOSTEP_FACTORS_TABLE",
+            "TWOSTEP_RECOVERY_CODES_TABLE", "TWOSTEP_EPHEMERAL_TABLE", "TWOSTEP_EVENTS_TABLE",
+            "TWOSTEP_KMS_KEY_ID", "TWOSTEP_HMAC_KEY_ID")},
+    }
+    done = subprocess.run([str(runtime_python), "-I", "-c", SERVE_HEALTH, str(unpacked)],
+                          cwd=unpacked, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 200 and answer["body"] == {"status": "ok"}
+    assert "Strict-Transport-Security" in answer["headers"]
+    assert not answer["botocore"].startswith(str(unpacked))  # the runtime's botocore, not ours
