@@ -12,7 +12,7 @@ from chalice import Chalice, Response
 from chalicelib.api import account, auth, heroku, http, phone, two_factor
 from chalicelib.api.headers import security_headers
 from chalicelib.config import settings
-from chalicelib.errors import PayloadTooLarge, TwostepError
+from chalicelib.errors import Forbidden, PayloadTooLarge, TwostepError
 from chalicelib.store.models import bind
 
 app = Chalice(app_name="twostep")
@@ -67,7 +67,9 @@ def _in_contract_shape(response: Response, path: str) -> Response:
 @app.middleware("http")
 def contract(event, get_response):
     cfg = settings()
-    if len(event.raw_body or b"") > http.MAX_BODY:
+    if not http.from_our_edge(event):
+        response = _errors_for(event.path)(Forbidden("Use the site's own address; the API is not served here."))
+    elif len(event.raw_body or b"") > http.MAX_BODY:
         response = _errors_for(event.path)(PayloadTooLarge())
     else:
         bind()

@@ -60,6 +60,7 @@ class Settings:
     sms_per_account_per_hour: int
     sms_per_number_per_day: int
     sms_global_per_hour: int
+    origin_secret: str | None
 
     @property
     def local(self) -> bool:
@@ -102,4 +103,7 @@ def settings() -> Settings:
         sms_per_account_per_hour=_int("TWOSTEP_SMS_PER_ACCOUNT_PER_HOUR", 5),
         sms_per_number_per_day=_int("TWOSTEP_SMS_PER_NUMBER_PER_DAY", 10),
         sms_global_per_hour=_int("TWOSTEP_SMS_GLOBAL_PER_HOUR", 1000),
+        # Set in AWS: CloudFront sends it to the API as X-Origin-Verify, so a request that
+        # went around CloudFront (straight to API Gateway) can be told apart and refused.
+        origin_secret=os.environ.get("TWOSTEP_ORIGIN_SECRET") or None,
     )

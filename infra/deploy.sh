@@ -56,6 +56,11 @@ aws cloudformation package \
   --output-template-file "$OUT/packaged.yaml"
 
 PARAMS=("Stage=$STAGE")
+# The origin secret is made once, at the first deploy; later deploys keep the stack's value
+# (aws cloudformation deploy reuses a parameter it is not given).
+if ! aws cloudformation describe-stacks --stack-name "$STACK" >/dev/null 2>&1; then
+  PARAMS+=("OriginSecret=${TWOSTEP_ORIGIN_SECRET:-$(openssl rand -hex 32)}")
+fi
 [ -n "${TWOSTEP_API_RATE_LIMIT:-}" ] && PARAMS+=("ApiThrottleRateLimit=$TWOSTEP_API_RATE_LIMIT")
 [ -n "${TWOSTEP_API_BURST_LIMIT:-}" ] && PARAMS+=("ApiThrottleBurstLimit=$TWOSTEP_API_BURST_LIMIT")
 [ -n "${TWOSTEP_DOMAIN_NAME:-}" ] && PARAMS+=("DomainName=$TWOSTEP_DOMAIN_NAME")

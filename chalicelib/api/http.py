@@ -3,6 +3,7 @@ contract's shape. Domain errors become the API's error body here, in one place."
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import logging
 from typing import Any, Callable
@@ -105,18 +106,30 @@ def boolean(data: dict[str, Any], name: str, default: bool = False) -> bool:
     return value
 
 
+def from_our_edge(request: Any) -> bool:
+    """Whether the request came through our own edge. In AWS CloudFront adds X-Origin-Verify
+    with the deployment's secret; without a secret configured (local mode, where the local
+    gateway is the only way in) every request counts as ours."""
+    secret = settings().origin_secret
+    if secret is None:
+        return True
+    return hmac.compare_digest(request.headers.get("x-origin-verify", "").encode(), secret.encode())
+
+
 def client(request: Any) -> Client:
     """Who is asking. Our own edge names the viewer: CloudFront's `CloudFront-Viewer-Address`
     in AWS (forwarded by the origin request policy) and the local gateway's X-Forwarded-For,
-    which it overwrites; API Gateway's source IP is the last resort."""
+    which it overwrites; API Gateway's source IP is the last resort. Headers are trusted only
+    on requests that came through our edge, so nobody can choose the address we record."""
     headers = request.headers
     ip = None
-    viewer = headers.get("cloudfront-viewer-address")
-    if viewer:
-        ip = viewer.rsplit(":", 1)[0].strip("[]")
-    if not ip:
-        forwarded = headers.get("x-forwarded-for")
-        ip = forwarded.split(",")[-1].strip() if forwarded else None
+    if from_our_edge(request):
+        viewer = headers.get("cloudfront-viewer-address")
+        if viewer:
+            ip = viewer.rsplit(":", 1)[0].strip("[]")
+        if not ip:
+            forwarded = headers.get("x-forwarded-for")
+            ip = forwarded.split(",")[-1].strip() if forwarded else None
     if not ip:
         ip = ((request.context or {}).get("identity") or {}).get("sourceIp")
     return Client(ip=(ip or None) and ip[:64], user_agent=(headers.get("user-agent") or None))

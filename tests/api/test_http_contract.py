@@ -88,3 +88,21 @@ def test_the_client_address_comes_from_our_edge(api):
         newest = api.get("/api/account/events", cookie=account.cookie).body["events"][0]
         assert newest["type"] == "login_failed"
         assert newest["ip"] == expected
+
+
+def test_with_an_origin_secret_only_requests_from_our_edge_are_served(api, monkeypatch):
+    monkeypatch.setenv("TWOSTEP_ORIGIN_SECRET", "s" * 40)
+    around = api.get("/api/health")
+    assert (around.status, around.error_code) == (403, "forbidden")
+    assert api.get("/api/health", headers={"x-origin-verify": "s" * 39 + "t"}).status == 403
+    through = api.get("/api/health", headers={"x-origin-verify": "s" * 40})
+    assert through.status == 200
+
+
+def test_viewer_headers_are_trusted_only_through_our_edge(api, monkeypatch):
+    account = api.signup()
+    monkeypatch.setenv("TWOSTEP_ORIGIN_SECRET", "s" * 40)
+    edge = {"x-origin-verify": "s" * 40, "cloudfront-viewer-address": "203.0.113.9:443"}
+    api.call("POST", "/api/login", {"email": account.email, "password": "wrong password here"}, headers=edge)
+    newest = api.get("/api/account/events", cookie=account.cookie, headers={"x-origin-verify": "s" * 40})
+    assert newest.body["events"][0]["ip"] == "203.0.113.9"

@@ -220,3 +220,13 @@ def test_lambda_reads_this_stacks_tables_and_keys(resources: dict[str, Any]) -> 
     assert props["Runtime"] in ("python3.11", "python3.12")
     assert props["Timeout"] < 29  # API Gateway's integration timeout
     assert props["LoggingConfig"]["LogGroup"] == {"Ref": "APIHandlerLogGroup"}
+
+
+def test_cloudfront_proves_itself_to_the_app_with_the_origin_secret(
+        template: dict[str, Any], resources: dict[str, Any], distribution: dict[str, Any]) -> None:
+    secret = template["Parameters"]["OriginSecret"]
+    assert secret["NoEcho"] is True and secret["MinLength"] >= 32
+    headers = origins(distribution)["api"]["OriginCustomHeaders"]
+    assert headers == [{"HeaderName": "X-Origin-Verify", "HeaderValue": {"Ref": "OriginSecret"}}]
+    env = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["TWOSTEP_ORIGIN_SECRET"] == {"Ref": "OriginSecret"}
