@@ -13,7 +13,6 @@ from chalicelib.api import account, auth, heroku, http, phone, two_factor
 from chalicelib.api.headers import security_headers
 from chalicelib.config import settings
 from chalicelib.errors import Forbidden, PayloadTooLarge, TwostepError
-from chalicelib.store.models import bind
 
 app = Chalice(app_name="twostep")
 app.register_blueprint(auth.bp, url_prefix="/api")
@@ -72,6 +71,8 @@ def contract(event, get_response):
     elif len(event.raw_body or b"") > http.MAX_BODY:
         response = _errors_for(event.path)(PayloadTooLarge())
     else:
+        from chalicelib.store.models import bind  # PynamoDB loads on the first request, not at import
+
         bind()
         response = get_response(event)
         if response.status_code >= 400:

@@ -1,11 +1,13 @@
 """How domain objects look in API answers: one function per shape."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock
-from chalicelib.auth.login import LoginResult
-from chalicelib.store.models import UserModel
+
+if TYPE_CHECKING:
+    from chalicelib.auth.login import LoginResult
+    from chalicelib.store.models import UserModel
 
 
 def user_body(user: UserModel) -> dict[str, Any]:

@@ -4,16 +4,15 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import http
-from chalicelib.auth import accounts, sessions
-from chalicelib.auth.two_factor_status import status as two_factor_status
-from chalicelib.store import events
-from chalicelib.views import user_body
 
 bp = Blueprint(__name__)
 
 
 @http.route(bp, "/account")
 def account():
+    from chalicelib.auth.two_factor_status import status as two_factor_status
+    from chalicelib.views import user_body
+
     principal = http.authenticate(bp.current_request)
     return http.json_response({
         "user": user_body(principal.user),
@@ -23,6 +22,8 @@ def account():
 
 @http.route(bp, "/account/api-key", methods=["POST"])
 def api_key():
+    from chalicelib.auth import accounts
+
     request = bp.current_request
     principal = http.authenticate(request)
     data = http.body(request)
@@ -37,12 +38,17 @@ def api_key():
 
 @http.route(bp, "/account/sessions")
 def list_sessions():
+    from chalicelib.auth import sessions
+
     principal = http.authenticate(bp.current_request)
     return http.json_response({"sessions": sessions.listing(principal)})
 
 
 @http.route(bp, "/account/sessions/{session_id}", methods=["DELETE"])
 def revoke_session(session_id: str):
+    from chalicelib.auth import sessions
+    from chalicelib.store import events
+
     request = bp.current_request
     principal = http.authenticate(request)
     item = sessions.owned(principal, session_id[:64])
@@ -54,5 +60,7 @@ def revoke_session(session_id: str):
 
 @http.route(bp, "/account/events")
 def list_events():
+    from chalicelib.store import events
+
     principal = http.authenticate(bp.current_request)
     return http.json_response({"events": events.recent(principal.user.user_id)})

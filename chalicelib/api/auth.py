@@ -4,9 +4,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import http
-from chalicelib.auth import accounts, login, second_factor, sessions
-from chalicelib.store import events
-from chalicelib.views import login_body, user_body
 
 bp = Blueprint(__name__)
 
@@ -25,6 +22,9 @@ def openapi_document():
 
 @http.route(bp, "/signup", methods=["POST"])
 def signup():
+    from chalicelib.auth import accounts
+    from chalicelib.views import user_body
+
     request = bp.current_request
     data = http.body(request)
     email = http.string(data, "email", max_length=320)
@@ -35,6 +35,9 @@ def signup():
 
 @http.route(bp, "/login", methods=["POST"])
 def password_login():
+    from chalicelib.auth import login
+    from chalicelib.views import login_body
+
     request = bp.current_request
     data = http.body(request)
     email = http.string(data, "email", max_length=320)
@@ -47,6 +50,8 @@ def password_login():
 
 @http.route(bp, "/login/sms", methods=["POST"])
 def login_sms():
+    from chalicelib.auth import second_factor
+
     request = bp.current_request
     token = http.string(http.body(request), "login_token", max_length=256)
     phone_hint = second_factor.send_sms(token, http.client(request))
@@ -55,6 +60,9 @@ def login_sms():
 
 @http.route(bp, "/login/verify", methods=["POST"])
 def second_factor_login():
+    from chalicelib.auth import second_factor
+    from chalicelib.views import login_body
+
     request = bp.current_request
     data = http.body(request)
     token = http.string(data, "login_token", max_length=256)
@@ -65,6 +73,9 @@ def second_factor_login():
 
 @http.route(bp, "/logout", methods=["POST"])
 def logout():
+    from chalicelib.auth import sessions
+    from chalicelib.store import events
+
     request = bp.current_request
     principal = http.authenticate(request)
     if principal.via == "cookie":

@@ -11,15 +11,17 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from chalicelib import clock
 from chalicelib.api import http
-from chalicelib.auth import authorizations, sessions, tokens
 from chalicelib.errors import InvalidRequest, NotFound, TwostepError, Unauthenticated
-from chalicelib.store.models import SessionModel, UserModel
+
+if TYPE_CHECKING:  # the domain is imported by the handlers that use it, to keep cold starts light
+    from chalicelib.auth import sessions
+    from chalicelib.store.models import SessionModel, UserModel
 
 bp = Blueprint(__name__)
 
@@ -62,6 +64,8 @@ def route(path: str, methods: list[str] | None = None):
 
 
 def _authenticate() -> sessions.Principal:
+    from chalicelib.auth import sessions
+
     return sessions.authenticate(http.bearer_token(bp.current_request), via="bearer")
 
 
@@ -82,6 +86,8 @@ def _basic_credentials(request: Any) -> tuple[str, str]:
 
 
 def _lifetime(data: dict[str, Any]) -> int:
+    from chalicelib.auth import authorizations
+
     value = data.get("expires_in")
     if value is None:
         return authorizations.DEFAULT_LIFETIME
@@ -91,6 +97,8 @@ def _lifetime(data: dict[str, Any]) -> int:
 
 
 def _check_scope(data: dict[str, Any]) -> None:
+    from chalicelib.auth import authorizations
+
     scope = data.get("scope")
     if scope is None:
         return
@@ -106,6 +114,8 @@ def _user_body(user: UserModel) -> dict[str, Any]:
 
 def authorization_body(item: SessionModel, user: UserModel, token: str | None = None) -> dict[str, Any]:
     """An authorization in Heroku's shape; `token` only in the answer that makes it."""
+    from chalicelib.auth import authorizations, tokens
+
     expires_in = None
     if item.expires_at is not None:
         expires_in = max(0, math.ceil(item.expires_at.timestamp() - clock.now()))
@@ -131,6 +141,8 @@ def authorization_body(item: SessionModel, user: UserModel, token: str | None = 
 
 @route("/oauth/authorizations", methods=["POST"])
 def create_authorization():
+    from chalicelib.auth import authorizations
+
     request = bp.current_request
     data = http.body(request)
     description = http.string(data, "description", max_length=MAX_DESCRIPTION, required=False)
@@ -145,6 +157,8 @@ def create_authorization():
 
 @route("/oauth/authorizations")
 def list_authorizations():
+    from chalicelib.auth import authorizations
+
     principal = _authenticate()
     items = authorizations.listing(principal)
     return http.json_response([authorization_body(item, principal.user) for item in items])
@@ -152,6 +166,8 @@ def list_authorizations():
 
 @route("/oauth/authorizations/{authorization_id}")
 def show_authorization(authorization_id: str):
+    from chalicelib.auth import authorizations
+
     principal = _authenticate()
     item = authorizations.find(principal, authorization_id[:64])
     return http.json_response(authorization_body(item, principal.user))
@@ -159,6 +175,8 @@ def show_authorization(authorization_id: str):
 
 @route("/oauth/authorizations/{authorization_id}", methods=["DELETE"])
 def delete_authorization(authorization_id: str):
+    from chalicelib.auth import authorizations
+
     request = bp.current_request
     principal = _authenticate()
     item = authorizations.revoke(principal, authorization_id[:64], http.client(request))

@@ -6,11 +6,10 @@ import functools
 import hmac
 import json
 import logging
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
 
-from chalicelib.auth import sessions
 from chalicelib.config import settings
 from chalicelib.context import Client
 from chalicelib.errors import (
@@ -20,6 +19,9 @@ from chalicelib.errors import (
     PayloadTooLarge,
     TwostepError,
 )
+
+if TYPE_CHECKING:  # the domain is imported by the handlers that use it, to keep cold starts light
+    from chalicelib.auth import sessions
 
 log = logging.getLogger("twostep.api")
 
@@ -158,6 +160,8 @@ def cookie_token(request: Any) -> str | None:
 
 def authenticate(request: Any) -> sessions.Principal:
     """A bearer token wins over a cookie; cookie-authenticated changes need the CSRF header."""
+    from chalicelib.auth import sessions
+
     token = bearer_token(request)
     if token is not None:
         return sessions.authenticate(token, via="bearer")

@@ -4,13 +4,14 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import http
-from chalicelib.auth import phone
 
 bp = Blueprint(__name__)
 
 
 @http.route(bp, "/account/phone", methods=["POST", "DELETE"])
 def phone_number():
+    from chalicelib.auth import phone
+
     request = bp.current_request
     principal = http.authenticate(request)
     data = http.body(request)
@@ -26,6 +27,8 @@ def phone_number():
 
 @http.route(bp, "/account/phone/verify", methods=["POST"])
 def verify():
+    from chalicelib.auth import phone
+
     request = bp.current_request
     principal = http.authenticate(request)
     code = http.string(http.body(request), "code", max_length=32)

@@ -4,8 +4,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import http
-from chalicelib.auth import two_factor
-from chalicelib.factors import totp
 
 bp = Blueprint(__name__)
 
@@ -16,6 +14,8 @@ def _password(data: dict) -> str:
 
 @http.route(bp, "/account/two-factor/setup", methods=["POST"])
 def setup():
+    from chalicelib.auth import two_factor
+
     request = bp.current_request
     principal = http.authenticate(request)
     data = http.body(request)
@@ -26,6 +26,8 @@ def setup():
 
 @http.route(bp, "/account/two-factor/confirm", methods=["POST"])
 def confirm():
+    from chalicelib.auth import two_factor
+
     request = bp.current_request
     principal = http.authenticate(request)
     data = http.body(request)
@@ -36,12 +38,16 @@ def confirm():
 
 @http.route(bp, "/account/two-factor/authenticators")
 def authenticators():
+    from chalicelib.factors import totp
+
     principal = http.authenticate(bp.current_request)
     return http.json_response({"authenticators": totp.listing(principal.user.user_id)})
 
 
 @http.route(bp, "/account/two-factor/authenticators/{authenticator_id}", methods=["DELETE"])
 def remove_authenticator(authenticator_id: str):
+    from chalicelib.auth import two_factor
+
     request = bp.current_request
     principal = http.authenticate(request)
     password = _password(http.body(request))
@@ -51,6 +57,8 @@ def remove_authenticator(authenticator_id: str):
 
 @http.route(bp, "/account/two-factor/disable", methods=["POST"])
 def disable():
+    from chalicelib.auth import two_factor
+
     request = bp.current_request
     principal = http.authenticate(request)
     password = _password(http.body(request))
@@ -59,6 +67,8 @@ def disable():
 
 @http.route(bp, "/account/recovery-codes", methods=["POST"])
 def view_recovery_codes():
+    from chalicelib.auth import two_factor
+
     request = bp.current_request
     principal = http.authenticate(request)
     password = _password(http.body(request))
@@ -67,6 +77,8 @@ def view_recovery_codes():
 
 @http.route(bp, "/account/recovery-codes/regenerate", methods=["POST"])
 def regenerate_recovery_codes():
+    from chalicelib.auth import two_factor
+
     request = bp.current_request
     principal = http.authenticate(request)
     password = _password(http.body(request))
