@@ -21,17 +21,21 @@ for _name in ("botocore", "boto3", "urllib3"):
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
 
 _clients: dict[tuple[str, str, str | None], Any] = {}
-_session: Any = None
+_sessions = threading.local()
 _lock = threading.Lock()
 
 
-def _botocore_session() -> Any:
-    global _session
-    if _session is None:
+def botocore_session() -> Any:
+    """One botocore session per thread (one in Lambda), shared by our clients and PynamoDB's
+    (chalicelib/store/models.py), so the service models and endpoint data are parsed once per
+    container rather than once per client. Per thread, because botocore documents client
+    creation from one session as unsafe across threads (the local gateway is threaded)."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
         import botocore.session
 
-        _session = botocore.session.get_session()
-    return _session
+        session = _sessions.session = botocore.session.get_session()
+    return session
 
 
 def client(service: str) -> Any:
@@ -53,7 +57,7 @@ def client(service: str) -> Any:
             if cfg.aws_endpoint:
                 kwargs["endpoint_url"] = cfg.aws_endpoint
                 kwargs.update(LOCAL_CREDENTIALS)
-            found = _botocore_session().create_client(service, **kwargs)
+            found = botocore_session().create_client(service, **kwargs)
             _clients[key] = found
     return found
 
