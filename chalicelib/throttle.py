@@ -48,10 +48,14 @@ class Counter:
 
 def read(pk: str) -> Counter:
     try:
-        item = EphemeralModel.get(pk, consistent_read=True)
+        return counter_of(EphemeralModel.get(pk, consistent_read=True))
     except DoesNotExist:
         return Counter()
-    if item.expires_at is not None and item.expires_at.timestamp() <= clock.now():
+
+
+def counter_of(item: EphemeralModel | None) -> Counter:
+    """The counter an item holds (an expired one counts as none: TTL deletion is lazy)."""
+    if item is None or (item.expires_at is not None and item.expires_at.timestamp() <= clock.now()):
         return Counter()
     return Counter(int(item.failures or 0), float(item.last_failure_at or 0.0))
 
@@ -62,17 +66,24 @@ def check(counter: Counter, policy: Backoff) -> None:
         raise RateLimited(wait)
 
 
-def record_failure(pk: str, policy: Backoff) -> int:
+def _failure_actions(policy: Backoff) -> list:
     now = clock.now()
+    return [
+        EphemeralModel.failures.add(1),
+        EphemeralModel.last_failure_at.set(now),
+        EphemeralModel.expires_at.set(ttl(now + policy.keep_seconds)),
+    ]
+
+
+def record_failure(pk: str, policy: Backoff) -> int:
     item = EphemeralModel(pk)
-    item.update(
-        actions=[
-            EphemeralModel.failures.add(1),
-            EphemeralModel.last_failure_at.set(now),
-            EphemeralModel.expires_at.set(ttl(now + policy.keep_seconds)),
-        ]
-    )
+    item.update(actions=_failure_actions(policy))
     return int(item.failures)
+
+
+def failure_op(pk: str, policy: Backoff):
+    """The same count as a write inside a caller's transaction (atomic ADD all the same)."""
+    return lambda tx: tx.update(EphemeralModel(pk), actions=_failure_actions(policy))
 
 
 def reset(pk: str, counter: Counter) -> None:

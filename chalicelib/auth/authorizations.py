@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pynamodb.transactions import TransactWrite
+
 from chalicelib.auth import login, second_factor, sessions
 from chalicelib.auth.sessions import Principal
 from chalicelib.context import Client
 from chalicelib.errors import Forbidden, NotFound, TwostepError
 from chalicelib.store import events
-from chalicelib.store.models import SessionModel, UserModel
+from chalicelib.store.models import SessionModel, UserModel, connection
 
 DEFAULT_LIFETIME = 30 * 24 * 3600  # what Heroku's CLI asks for
 MAX_LIFETIME = 365 * 24 * 3600
@@ -50,17 +52,24 @@ def create(raw_email: str, password: str, code: str | None, client: Client, *,
            description: str, lifetime: int) -> Created:
     """A new authorization, or InvalidCredentials / TwoFactorRequired / LoginCodeInvalid /
     TwoFactorLocked / RateLimited, exactly as the login would answer."""
-    user = login.check_password(raw_email, password, client)
+    user, reset = login.check_password(raw_email, password, client)
     item, token = sessions.build(user, sessions.AUTHORIZATION, client, description=description, lifetime=lifetime)
     detail = {"client": EVENT_CLIENT, "authorization": item.id}
+    writes = [lambda tx: tx.save(item, condition=SessionModel.id.does_not_exist())]
+    if reset is not None:
+        writes.append(reset)
     if user.two_factor_enabled_at is None:
-        item.save(condition=SessionModel.id.does_not_exist())
-        events.record(user.user_id, "login", client, detail)
+        writes.append(lambda tx: tx.save(events.build(user.user_id, "login", client, detail)))
+        with TransactWrite(connection=connection()) as tx:
+            for write in writes:
+                write(tx)
     elif not code:
+        if reset is not None:  # the password was right: its failures are behind us
+            with TransactWrite(connection=connection()) as tx:
+                reset(tx)
         raise TwoFactorRequired()
     else:
-        save = [lambda tx: tx.save(item, condition=SessionModel.id.does_not_exist())]
-        second_factor.verify_code(user, code, client, lambda: save, detail)
+        second_factor.verify_code(user, code, client, lambda: writes, detail)
     return Created(item=item, token=token, user=user)
 
 

@@ -7,13 +7,16 @@ same error. The counter exists whether or not the account does, so its 429 tells
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import throttle
 from chalicelib.auth import accounts, emails, passwords, sessions
 from chalicelib.context import Client
 from chalicelib.errors import InvalidCredentials, InvalidRequest
 from chalicelib.store import events
-from chalicelib.store.models import UserModel
+from chalicelib.store.models import EphemeralModel, SessionModel, UserModel, connection, get_many
 
 CLIENTS = ("browser", "cli")
 
@@ -30,48 +33,58 @@ class LoginResult:
     extra: dict = field(default_factory=dict)
 
 
-def finish(user: UserModel, client_kind: str, client: Client, detail: dict | None = None) -> LoginResult:
-    """Hand out the credential the password step asked for, and log the login."""
+def finish(user: UserModel, client_kind: str, client: Client, reset: Any = None) -> LoginResult:
+    """Hand out the credential the password step asked for and log the login, in one write
+    (with the password counter's reset, when there is one)."""
     result = LoginResult(status="authenticated", user=user)
+    writes = [lambda tx: tx.save(events.build(user.user_id, "login", client, {"client": client_kind}))]
     if client_kind == "cli":
         result.api_key = accounts.api_key(user)
     else:
-        _, result.cookie = sessions.create(user, sessions.BROWSER, client)
-    events.record(user.user_id, "login", client, {"client": client_kind, **(detail or {})})
+        session, result.cookie = sessions.build(user, sessions.BROWSER, client)
+        writes.append(lambda tx: tx.save(session, condition=SessionModel.id.does_not_exist()))
+    if reset is not None:
+        writes.append(reset)
+    with TransactWrite(connection=connection()) as tx:
+        for write in writes:
+            write(tx)
     return result
 
 
-def check_password(raw_email: str, password: str, client: Client) -> UserModel:
-    """The password step's checks alone: the user, or InvalidCredentials / RateLimited."""
+def check_password(raw_email: str, password: str, client: Client) -> tuple[UserModel, Any]:
+    """The password step's checks: (the user, the write that resets its failure counter or
+    None), or InvalidCredentials / RateLimited. One read for the counter and the user, one
+    Argon2 verification whether or not the account exists, one write on a failure."""
     try:
         email = emails.normalise(raw_email)
     except InvalidRequest:
         passwords.verify_dummy(password)
         raise InvalidCredentials() from None
     key = accounts.password_counter_key(email)
-    counter = throttle.read(key)
+    item, user = get_many([(EphemeralModel, key, None), (UserModel, email, None)])
+    counter = throttle.counter_of(item)
     throttle.check(counter, throttle.PASSWORD)
-    user = accounts.find(email)
     if user is None:
         passwords.verify_dummy(password)
         throttle.record_failure(key, throttle.PASSWORD)
         raise InvalidCredentials()
     if not passwords.verify(user.password_hash, password):
-        failures = throttle.record_failure(key, throttle.PASSWORD)
-        events.record(user.user_id, "login_failed", client, {"consecutive_failures": failures})
+        detail = {"consecutive_failures": counter.failures + 1}
+        with TransactWrite(connection=connection()) as tx:
+            throttle.failure_op(key, throttle.PASSWORD)(tx)
+            tx.save(events.build(user.user_id, "login_failed", client, detail))
         raise InvalidCredentials()
-    throttle.reset(key, counter)
     if passwords.needs_rehash(user.password_hash):
         user.update(actions=[UserModel.password_hash.set(passwords.hash_password(password))])
-    return user
+    return user, throttle.reset_op(key, counter)
 
 
 def password_step(raw_email: str, password: str, client_kind: str, client: Client) -> LoginResult:
     if client_kind not in CLIENTS:
         raise InvalidRequest("client must be \"browser\" or \"cli\".")
-    user = check_password(raw_email, password, client)
+    user, reset = check_password(raw_email, password, client)
     if user.two_factor_enabled_at is not None:
         from chalicelib.auth import second_factor
 
-        return second_factor.begin(user, client_kind, client)
-    return finish(user, client_kind, client)
+        return second_factor.begin(user, client_kind, client, reset)
+    return finish(user, client_kind, client, reset)

@@ -29,7 +29,7 @@ from chalicelib.factors import login_factors
 from chalicelib.factors import sms
 from chalicelib.factors.base import LoginFactor, Proof, TxOp
 from chalicelib.store import events
-from chalicelib.store.models import EphemeralModel, UserModel, connection, ttl
+from chalicelib.store.models import EphemeralModel, UserModel, connection, get_many, ttl
 
 
 class TwoFactorLocked(TwostepError):
@@ -39,38 +39,47 @@ class TwoFactorLocked(TwostepError):
                "account. Log in with a recovery code to unlock them.")
 
 
-def counter_key(user_id: str) -> str:
-    return f"2fa#{user_id}"
+def counter(user: UserModel) -> throttle.Counter:
+    """The account's one second-factor counter, kept on the user item itself."""
+    return throttle.Counter(int(user.second_factor_failures or 0), float(user.second_factor_failed_at or 0.0))
 
 
 def _token_key(token_id: str) -> str:
     return f"login#{token_id}"
 
 
-def begin(user: UserModel, client_kind: str, client: Client) -> LoginResult:
+def begin(user: UserModel, client_kind: str, client: Client, reset: Any = None) -> LoginResult:
+    """The login token after a right password, with what the second step will offer (one
+    write, with the password counter's reset when there is one)."""
     now = clock.now()
     token_id, token = tokens.new_token()
-    EphemeralModel(
+    item = EphemeralModel(
         _token_key(token_id),
         user_id=user.user_id,
         email=user.email,
         client=client_kind,
         token_hash=tokens.digest(token),
+        authenticator_ids=set(user.authenticator_ids or ()) or None,
         created_at=now,
         expires_at=ttl(now + settings().login_token_seconds),
-    ).save(condition=EphemeralModel.pk.does_not_exist())
-    locked = throttle.read(counter_key(user.user_id)).failures >= throttle.LOCK_AT
+    )
+    if reset is None:
+        item.save(condition=EphemeralModel.pk.does_not_exist())
+    else:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(item, condition=EphemeralModel.pk.does_not_exist())
+            reset(tx)
+    locked = counter(user).failures >= throttle.LOCK_AT
     methods = [f.method for f in login_factors() if f.offered(user) and not (locked and f.lockable)]
-    phone = sms.phone(user.user_id)
     return LoginResult(status="two_factor_required", user=user, login_token=token, methods=methods,
-                       phone_hint=phone.name if phone is not None else None)
+                       phone_hint=user.phone_hint)
 
 
 def send_sms(token: str | None, client: Client) -> str:
     """Text a login code to the verified phone (POST /api/login/sms)."""
-    login, user = load_login(token)
-    counter = throttle.read(counter_key(user.user_id))
-    if counter.failures >= throttle.LOCK_AT:
+    login = load_login(token)
+    user = _user_of(login, accounts.find(login.email))
+    if counter(user).failures >= throttle.LOCK_AT:
         raise TwoFactorLocked()
 
     def failed(reason: str) -> None:
@@ -81,28 +90,40 @@ def send_sms(token: str | None, client: Client) -> str:
     return phone_hint
 
 
-def load_login(token: str | None) -> tuple[EphemeralModel, UserModel]:
+def _expired() -> Unauthenticated:
+    return Unauthenticated("This login has expired. Start again with your email and password.")
+
+
+def load_login(token: str | None) -> EphemeralModel:
     """The live login attempt behind a token, or Unauthenticated (unknown, used, expired)."""
     parsed = tokens.parse(token)
     if parsed is None:
-        raise Unauthenticated("This login has expired. Start again with your email and password.")
+        raise _expired()
     try:
         item = EphemeralModel.get(_token_key(parsed[0]), consistent_read=True)
     except DoesNotExist:
-        item = None
+        raise _expired() from None
     if (
-        item is None
-        or not item.token_hash
+        not item.token_hash
         or not tokens.matches(token, item.token_hash)
         or item.used_at is not None
         or item.expires_at is None
         or item.expires_at.timestamp() <= clock.now()
     ):
-        raise Unauthenticated("This login has expired. Start again with your email and password.")
-    user = accounts.find(item.email)
-    if user is None or user.user_id != item.user_id or user.two_factor_enabled_at is None:
-        raise Unauthenticated("This login has expired. Start again with your email and password.")
-    return item, user
+        raise _expired()
+    return item
+
+
+def _user_of(login: EphemeralModel, user: UserModel | None) -> UserModel:
+    if user is None or user.user_id != login.user_id or user.two_factor_enabled_at is None:
+        raise _expired()
+    return user
+
+
+def _read(email: str, keys: list) -> tuple[UserModel | None, list]:
+    """The user and the factor's items, in one call."""
+    user, *items = get_many([(UserModel, email, None), *keys])
+    return user, items
 
 
 def _chosen(submitted: dict[str, Any]) -> tuple[LoginFactor, str]:
@@ -116,7 +137,9 @@ def _chosen(submitted: dict[str, Any]) -> tuple[LoginFactor, str]:
 
 
 def _fail(login: EphemeralModel | None, user: UserModel, factor: LoginFactor, client: Client) -> None:
-    failures = throttle.record_failure(counter_key(user.user_id), throttle.SECOND_FACTOR)
+    user.update(actions=[UserModel.second_factor_failures.add(1),
+                         UserModel.second_factor_failed_at.set(clock.now())])
+    failures = int(user.second_factor_failures)
     events.record(user.user_id, "two_factor_failed", client,
                   {"method": factor.method, "consecutive_failures": failures})
     if failures == throttle.LOCK_AT:
@@ -126,7 +149,7 @@ def _fail(login: EphemeralModel | None, user: UserModel, factor: LoginFactor, cl
     raise LoginCodeInvalid()
 
 
-def redeem(user: UserModel, factor: LoginFactor, value: str, client: Client,
+def redeem(user: UserModel, factor: LoginFactor, value: str, items: list, client: Client,
            issue: Callable[[], list[TxOp]], event_detail: dict[str, Any],
            login: EphemeralModel | None = None) -> Proof:
     """Check one code and spend it in one transaction with what `issue()` writes (the new
@@ -135,15 +158,20 @@ def redeem(user: UserModel, factor: LoginFactor, value: str, client: Client,
     Every way in shares this: the login token's step and a code sent along with the password
     (Heroku's authorizations), so the account's one counter, its backoff, the lock, the
     single use of codes and the security log are the same whichever way a code arrives.
-    With a `login`, its token is spent in the same transaction."""
-    key = counter_key(user.user_id)
-    counter = throttle.read(key)
-    throttle.check(counter, throttle.SECOND_FACTOR)
-    if factor.lockable and counter.failures >= throttle.LOCK_AT:
+    With a `login`, its token is spent in the same transaction. The user item is written (the
+    counter reset) or checked in it too: two-factor still on, sessions not ended meanwhile."""
+    current = counter(user)
+    throttle.check(current, throttle.SECOND_FACTOR)
+    if factor.lockable and current.failures >= throttle.LOCK_AT:
         raise TwoFactorLocked()
-    proof = factor.check(user, value, login)
+    proof = factor.check(user, value, login, items)
     if proof is None:
         _fail(login, user, factor, client)
+    unchanged = UserModel.two_factor_enabled_at.exists() & (UserModel.session_epoch == user.session_epoch)
+    logged = [events.build(user.user_id, "login", client, {**event_detail, **proof.detail})]
+    if proof.detail.get("method") == "recovery_code":
+        logged.append(events.build(user.user_id, "recovery_code_used", client,
+                                   {"position": proof.detail.get("position")}))
     try:
         with TransactWrite(connection=connection()) as tx:
             if login is not None:
@@ -151,26 +179,32 @@ def redeem(user: UserModel, factor: LoginFactor, value: str, client: Client,
                           condition=EphemeralModel.used_at.does_not_exist() & EphemeralModel.pk.exists())
             for op in proof.ops:
                 op(tx)
-            reset = throttle.reset_op(key, counter)
-            if reset is not None:
-                reset(tx)
+            if current.failures:
+                tx.update(user, actions=[UserModel.second_factor_failures.remove(),
+                                         UserModel.second_factor_failed_at.remove()], condition=unchanged)
+            else:
+                tx.condition_check(UserModel, user.email, condition=unchanged)
             for op in issue():
                 op(tx)
+            for event in logged:
+                tx.save(event)
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
         if login is not None and reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
-            raise Unauthenticated("This login has expired. Start again with your email and password.") from None
+            raise _expired() from None
         # the code itself was spent meanwhile (a replay racing us): a wrong code
         _fail(login, user, factor, client)
-    events.record(user.user_id, "login", client, {**event_detail, **proof.detail})
-    if proof.detail.get("method") == "recovery_code":
-        events.record(user.user_id, "recovery_code_used", client, {"position": proof.detail.get("position")})
     return proof
 
 
 def verify(token: str | None, submitted: dict[str, Any], client: Client) -> LoginResult:
+    """POST /api/login/verify: three DynamoDB calls (the token; the user with the factor's
+    items; the commit) and one KMS call per secret the factor reads."""
     factor, value = _chosen(submitted)
-    login, user = load_login(token)
+    login = load_login(token)
+    keys = factor.reads(login.user_id, set(login.authenticator_ids or ()), value)
+    found, items = _read(login.email, keys)
+    user = _user_of(login, found)
     result = LoginResult(status="authenticated", user=user)
 
     def issue() -> list[TxOp]:
@@ -180,7 +214,7 @@ def verify(token: str | None, submitted: dict[str, Any], client: Client) -> Logi
         session, result.cookie = sessions.build(user, sessions.BROWSER, client)
         return [lambda tx: tx.save(session)]
 
-    proof = redeem(user, factor, value, client, issue, {"client": login.client or "browser"}, login=login)
+    proof = redeem(user, factor, value, items, client, issue, {"client": login.client or "browser"}, login=login)
     result.extra = dict(proof.answer)
     return result
 
@@ -194,4 +228,6 @@ def verify_code(user: UserModel, code: str, client: Client, issue: Callable[[], 
     factor = next((f for f in factors if f.recognises(code)), factors[0])
     if len(code) > factor.max_length:
         raise InvalidRequest("The two-factor code is too long.")
-    return redeem(user, factor, code, client, issue, event_detail)
+    keys = factor.reads(user.user_id, set(user.authenticator_ids or ()), code)
+    items = get_many(keys) if keys else []
+    return redeem(user, factor, code, items, client, issue, event_detail)

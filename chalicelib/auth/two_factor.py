@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
@@ -42,7 +43,7 @@ def confirm(principal: Principal, authenticator_id: str, code: str, client: Clie
     pending, step = totp.check_pending(user, authenticator_id, code)
     ops = totp.confirm_ops(user, pending, step)
     if user.two_factor_enabled_at is not None:
-        ops.append(lambda tx: tx.update(user, actions=[UserModel.authenticator_count.add(1)],
+        ops.append(lambda tx: tx.update(user, actions=[UserModel.authenticator_ids.add({pending.pending_id})],
                                         condition=UserModel.two_factor_enabled_at.exists()))
         _commit(ops, "Two-factor changed meanwhile. Start again.")
         events.record(user.user_id, "authenticator_added", client, {"name": pending.name})
@@ -58,7 +59,9 @@ def confirm(principal: Principal, authenticator_id: str, code: str, client: Clie
         actions=[
             UserModel.two_factor_enabled_at.set(now),
             UserModel.session_epoch.set(new_epoch),
-            UserModel.authenticator_count.set(1),
+            UserModel.authenticator_ids.set({pending.pending_id}),
+            UserModel.second_factor_failures.remove(),
+            UserModel.second_factor_failed_at.remove(),
             *key_actions,
         ],
         condition=UserModel.two_factor_enabled_at.does_not_exist() & (UserModel.api_key_id == old_key_id),
@@ -82,7 +85,9 @@ def disable(principal: Principal, password: str, client: Client) -> dict[str, An
         return {"enabled": False}
     ops: list = [lambda tx: tx.update(
         user,
-        actions=[UserModel.two_factor_enabled_at.remove(), UserModel.authenticator_count.set(0)],
+        actions=[UserModel.two_factor_enabled_at.remove(), UserModel.authenticator_ids.remove(),
+                 UserModel.phone_hint.remove(), UserModel.second_factor_failures.remove(),
+                 UserModel.second_factor_failed_at.remove()],
         condition=UserModel.two_factor_enabled_at.exists(),
     )]
     for item in FactorModel.query(user.user_id, consistent_read=True):
@@ -101,12 +106,12 @@ def remove_authenticator(principal: Principal, authenticator_id: str, password: 
     item = next((a for a in totp.authenticators(user.user_id) if a.factor_id == totp.PREFIX + authenticator_id), None)
     if item is None:
         raise NotFound("No such authenticator.")
-    if int(user.authenticator_count or 0) <= 1:
+    if len(user.authenticator_ids or ()) <= 1:
         raise Conflict("This is your last authenticator. To stop using two-factor, disable it instead.")
     _commit([
         lambda tx: tx.delete(item, condition=FactorModel.factor_id.exists()),
-        lambda tx: tx.update(user, actions=[UserModel.authenticator_count.add(-1)],
-                             condition=UserModel.authenticator_count > 1),
+        lambda tx: tx.update(user, actions=[UserModel.authenticator_ids.delete({authenticator_id})],
+                             condition=size(UserModel.authenticator_ids) > 1),
     ], "This is your last authenticator. To stop using two-factor, disable it instead.")
     events.record(user.user_id, "authenticator_removed", client, {"name": item.name})
 

@@ -17,7 +17,7 @@ def status(user: UserModel) -> dict[str, Any]:
     return {
         "enabled": enabled,
         "enabled_at": clock.rfc3339(user.two_factor_enabled_at),
-        "phone": sms.status(user.user_id) if enabled else None,
+        "phone": sms.status(user) if enabled else None,
         "recovery_codes_remaining": remaining,
         "recovery_codes_low": enabled and remaining <= recovery.LOW,
     }

@@ -1,10 +1,12 @@
 """The contract every second factor meets, so that a new kind is a new module.
 
-At login a factor is asked to `check` what the person typed. It answers None for a wrong
-code, or a `Proof`: the conditional writes that spend the code (made atomic with the login
-token's own single use by the login flow, in one DynamoDB transaction) and what the security
-log and the answer should say about it. A factor reads what it must, but writes nothing
-itself at login: the flow commits, so that a code and a login token are spent together.
+At login a factor first names the items it must read for what the person typed (`reads`),
+which the flow fetches in the same call as the user; then it is asked to `check` the value
+against them. It answers None for a wrong code, or a `Proof`: the conditional writes that
+spend the code (made atomic with the login token's own single use by the login flow, in one
+DynamoDB transaction) and what the security log and the answer should say about it. A factor
+writes nothing itself at login: the flow commits, so that a code and a token are spent
+together, in three DynamoDB calls whatever the factor (token, reads, commit).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any, Callable, Protocol
 from chalicelib.store.models import EphemeralModel, UserModel
 
 TxOp = Callable[[Any], None]  # receives a pynamodb TransactWrite and adds its writes
+ItemKey = tuple[type, str, "str | None"]  # (model, hash key, range key) to read
 
 
 @dataclass
@@ -36,6 +39,12 @@ class LoginFactor(Protocol):
         kind (Heroku's `Heroku-Two-Factor-Code` header) reaches the right factor."""
         ...
 
-    def check(self, user: UserModel, value: str, login: EphemeralModel | None) -> Proof | None:
-        """`login` is the login attempt, or None for a code sent with the password itself."""
+    def reads(self, user_id: str, authenticator_ids: set[str], value: str) -> list[ItemKey]:
+        """The items `check` needs for this value (none when it cannot be one of ours)."""
+        ...
+
+    def check(self, user: UserModel, value: str, login: EphemeralModel | None,
+              items: list[Any]) -> Proof | None:
+        """`items` are the reads, in order (None where missing). `login` is the login
+        attempt, or None for a code sent with the password itself."""
         ...

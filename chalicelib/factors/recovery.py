@@ -122,14 +122,14 @@ class RecoveryCodeFactor:
     def recognises(self, value: str) -> bool:
         return normalise(value) is not None
 
-    def check(self, user: UserModel, value: str, login: EphemeralModel | None) -> Proof | None:
+    def reads(self, user_id: str, authenticator_ids: set[str], value: str) -> list:
         if not self.recognises(value):
-            return None
-        try:
-            item = RecoveryCodeModel.get(code_hash(user.user_id, value), consistent_read=True)
-        except DoesNotExist:
-            return None
-        if item.user_id != user.user_id or item.used_at is not None:
+            return []
+        return [(RecoveryCodeModel, code_hash(user_id, value), None)]
+
+    def check(self, user: UserModel, value: str, login: EphemeralModel | None, items: list) -> Proof | None:
+        item = items[0] if items else None
+        if item is None or item.user_id != user.user_id or item.used_at is not None:
             return None
         now = clock.now()
         set_id = item.set_id

@@ -114,11 +114,10 @@ def phone(user_id: str) -> FactorModel | None:
         return None
 
 
-def status(user_id: str) -> dict[str, Any] | None:
-    item = phone(user_id)
-    if item is not None:
-        return {"hint": item.name, "verified": True}
-    waiting = pending(user_id)
+def status(user: UserModel) -> dict[str, Any] | None:
+    if user.phone_hint is not None:
+        return {"hint": user.phone_hint, "verified": True}
+    waiting = pending(user.user_id)
     return None if waiting is None else {"hint": waiting.name, "verified": False}
 
 
@@ -177,6 +176,8 @@ def verify_setup(user: UserModel, code: str) -> str:
     with TransactWrite(connection=connection()) as tx:
         tx.delete(item, condition=FactorModel.code_hash == item.code_hash)
         tx.save(confirmed)
+        tx.update(user, actions=[UserModel.phone_hint.set(item.name)],
+                  condition=UserModel.two_factor_enabled_at.exists())
         reset = throttle.reset_op(key, counter)
         if reset is not None:
             reset(tx)
@@ -185,11 +186,12 @@ def verify_setup(user: UserModel, code: str) -> str:
 
 def remove(user: UserModel) -> bool:
     """Forget the phone (verified or pending); False when there was none."""
-    if phone(user.user_id) is None and pending(user.user_id) is None:
+    if user.phone_hint is None and pending(user.user_id) is None:
         return False
     with TransactWrite(connection=connection()) as tx:
         tx.delete(FactorModel(user.user_id, PHONE_ID))
         tx.delete(FactorModel(user.user_id, PENDING_ID))
+        tx.update(user, actions=[UserModel.phone_hint.remove()])
     return True
 
 
@@ -217,13 +219,16 @@ class SmsFactor:
     max_length = 32
 
     def offered(self, user: UserModel) -> bool:
-        return phone(user.user_id) is not None
+        return user.phone_hint is not None
 
     def recognises(self, value: str) -> bool:
         digits = "".join(value.split())
         return digits.isascii() and digits.isdigit() and len(digits) == DIGITS
 
-    def check(self, user: UserModel, value: str, login: EphemeralModel | None) -> Proof | None:
+    def reads(self, user_id: str, authenticator_ids: set[str], value: str) -> list:
+        return []  # the code's hash is on the login token itself
+
+    def check(self, user: UserModel, value: str, login: EphemeralModel | None, items: list) -> Proof | None:
         if login is None or not self.recognises(value):
             return None  # an SMS code belongs to the login attempt it was sent for
         digits = "".join(value.split())

@@ -164,12 +164,17 @@ class TotpFactor:
         code = clean(value)
         return len(code) == DIGITS and code.isascii() and code.isdigit()
 
-    def check(self, user: UserModel, value: str, login: EphemeralModel | None) -> Proof | None:
+    def reads(self, user_id: str, authenticator_ids: set[str], value: str) -> list:
         if not self.recognises(value):
-            return None
+            return []
+        return [(FactorModel, user_id, PREFIX + authenticator_id) for authenticator_id in sorted(authenticator_ids)]
+
+    def check(self, user: UserModel, value: str, login: EphemeralModel | None, items: list) -> Proof | None:
         code = clean(value)
         now = clock.now()
-        for item in authenticators(user.user_id):
+        for item in items:
+            if item is None:
+                continue
             secret = aws.decrypt(item.secret_ciphertext, user.user_id).decode()
             step = match(secret, code, now, after_step=int(item.last_step if item.last_step is not None else -1))
             if step is None:
@@ -178,7 +183,7 @@ class TotpFactor:
             ops = [lambda tx, item=item, step=step: tx.update(
                 item,
                 actions=[FactorModel.last_step.set(step), FactorModel.last_used_at.set(now)],
-                condition=FactorModel.last_step < step,
+                condition=FactorModel.last_step < step,  # false once the item is gone, too
             )]
             detail = {"method": self.method, "authenticator": item.name}
             return Proof(ops=ops, detail=detail, answer={"clock_skew_seconds": skew} if skew else {})

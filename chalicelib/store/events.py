@@ -17,8 +17,13 @@ _sequence = itertools.count()
 
 def record(user_id: str, type_: str, client: Client, detail: dict[str, Any] | None = None) -> None:
     """Write one event. `detail` must never hold a password, code, secret, token or key."""
+    build(user_id, type_, client, detail).save()
+
+
+def build(user_id: str, type_: str, client: Client, detail: dict[str, Any] | None = None) -> EventModel:
+    """One event, not yet written: for a caller that writes it in its own transaction."""
     now = clock.now()
-    EventModel(
+    return EventModel(
         user_id,
         f"{int(now * 1000):015d}#{next(_sequence) % 10**9:09d}#{secrets.token_hex(4)}",
         type=type_,
@@ -27,7 +32,7 @@ def record(user_id: str, type_: str, client: Client, detail: dict[str, Any] | No
         user_agent=(client.user_agent or "")[:MAX_USER_AGENT] or None,
         detail=detail or {},
         expires_at=ttl(now + RETENTION_SECONDS),
-    ).save()
+    )
 
 
 def recent(user_id: str, limit: int = 100) -> list[dict[str, Any]]:

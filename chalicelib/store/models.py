@@ -19,6 +19,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.attributes import TTLAttribute as _TTLAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -77,8 +78,13 @@ class UserModel(Model):
     api_key_id = UnicodeAttribute()
     api_key_ciphertext = BinaryAttribute(legacy_encoding=False)
     two_factor_enabled_at = NumberAttribute(null=True)
-    # Confirmed authenticators: guards "409 for the last one" with a conditional write.
-    authenticator_count = NumberAttribute(default=0)
+    # What the login needs to know about the factors, kept on the user item so that the
+    # password step reads one item: the confirmed authenticators (also guards "409 for the
+    # last one"), the verified phone's hint, and the one second-factor failure counter.
+    authenticator_ids = UnicodeSetAttribute(null=True)
+    phone_hint = UnicodeAttribute(null=True)
+    second_factor_failures = NumberAttribute(null=True)
+    second_factor_failed_at = NumberAttribute(null=True)
 
 
 class UserIndex(GlobalSecondaryIndex["SessionModel"]):
@@ -132,6 +138,9 @@ class EphemeralModel(Model):
     email = UnicodeAttribute(null=True)
     client = UnicodeAttribute(null=True)
     token_hash = UnicodeAttribute(null=True)
+    # A login token's snapshot of the user's authenticators, so the second-factor step can
+    # read them in the same call as the user (a later removal fails the spend's condition).
+    authenticator_ids = UnicodeSetAttribute(null=True)
     created_at = NumberAttribute(null=True)
     used_at = NumberAttribute(null=True)
     sms_code_hash = UnicodeAttribute(null=True)
@@ -231,6 +240,23 @@ def _share_client(model: type[Model]) -> None:
     table_connection = model._get_connection()
     if table_connection.connection._client is None:
         table_connection.connection._client = connection().client
+
+
+def get_many(keys: list) -> list:
+    """Items by (model, hash key, range key) in one strongly consistent TransactGetItems;
+    None where an item does not exist."""
+    from pynamodb.exceptions import DoesNotExist
+    from pynamodb.transactions import TransactGet
+
+    with TransactGet(connection=connection()) as tg:
+        futures = [tg.get(model, hash_key, range_key) for model, hash_key, range_key in keys]
+    found = []
+    for future in futures:
+        try:
+            found.append(future.get())
+        except DoesNotExist:
+            found.append(None)
+    return found
 
 
 _connections: dict[tuple[str, str | None], Connection] = {}
