@@ -41,3 +41,10 @@ package: venv
 
 deploy: venv
 	PY=$(PY) infra/deploy.sh $(STAGE)
+
+# --- Performance (bench/README.md) ------------------------------------------------------
+# One table of figures, test-artifacts/bench.json; exits non-zero naming each budget exceeded.
+# BENCH_ARGS="--only calls,sizes" or "--skip-package" narrows it.
+.PHONY: bench
+bench: venv
+	$(PY) -m bench $(BENCH_ARGS)

@@ -1,0 +1,280 @@
+"""AWS calls, DynamoDB capacity units, handler CPU and password hashes per operation.
+
+Each flow runs in-process through `chalice.test.Client` against the emulator in its own
+process (bench/support.py), metered by bench/meter.py, on REPS fresh accounts: counts come
+from the warm repetitions (a first request in a process may add one-off calls, which are
+shown apart), CPU is the median of the warm ones. The HTTP exchanges of the last repetition
+are kept for the cold start (bench/cold_start.py), which replays them with AWS stubbed.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from bench.meter import Meter, Usage
+from bench.support import Figure, check, median
+
+GROUP = "calls"
+REPS = 3
+PASSWORD = "correct horse battery staple"
+ARGON2_FLOOR = {"m": 19456, "t": 2, "p": 1}
+METHODS = {"totp": "authenticator", "recovery_code": "recovery code", "sms": "SMS"}
+# KMS calls a second-factor step may make: one per secret it must read (the authenticator's
+# secret, the recovery code's MAC; an SMS code is checked against the login token), plus the
+# API key a cli login hands out.
+KMS_PER_METHOD = {"totp": 1, "recovery_code": 1, "sms": 0}
+
+
+class BenchError(RuntimeError):
+    """A flow did not answer as the contract says: the figures would mean nothing."""
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    cookie: str | None
+
+
+def proxy_event(method: str, path: str, headers: dict[str, str], body: str | None) -> dict[str, Any]:
+    """The API Gateway proxy event Lambda hands the app for this request."""
+    return {
+        "resource": path, "path": path, "httpMethod": method, "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": False,
+        "requestContext": {"resourcePath": path, "httpMethod": method, "path": f"/v1{path}", "stage": "v1",
+                           "requestId": "bench", "identity": {"sourceIp": "203.0.113.9"}},
+    }
+
+
+class Flows:
+    """The operations the budgets name, each recorded under its label."""
+
+    def __init__(self, client: Any, meter: Meter, emulator_url: str) -> None:
+        self.client, self.meter, self.emulator_url = client, meter, emulator_url
+        self.samples: dict[str, list[Usage]] = defaultdict(list)
+        self.scenarios: dict[str, dict[str, Any]] = {}
+        self.secrets: dict[str, str] = {}
+        self.emails: list[str] = []
+
+    def call(self, method: str, path: str, body: dict | None = None, *, cookie: str | None = None,
+             bearer: str | None = None, op: str | None = None, scenario: str | None = None,
+             expect: int = 200) -> Answer:
+        headers = {"user-agent": "twostep-bench", "x-forwarded-for": "203.0.113.9"}
+        payload = json.dumps(body) if body is not None else None
+        if payload is not None:
+            headers["content-type"] = "application/json"
+        if cookie:
+            headers.update({"cookie": cookie, "x-requested-with": "twostep"})
+        if bearer:
+            headers["authorization"] = f"Bearer {bearer}"
+        usage = Usage() if op or scenario else None
+        self.meter.current = usage
+        try:
+            response = self.client.http.request(method, path, headers=headers, body=payload)
+        finally:
+            self.meter.current = None
+        text = response.body.decode() if isinstance(response.body, bytes) else response.body
+        parsed = json.loads(text) if text else None
+        if response.status_code != expect:
+            raise BenchError(f"{op or path}: expected {expect}, got {response.status_code} {parsed}")
+        if op and usage is not None:
+            self.samples[op].append(usage)
+        if scenario and usage is not None:
+            plan = self.scenarios.setdefault(scenario, {"events": [], "exchanges": []})
+            plan["events"].append(proxy_event(method, path, headers, payload))
+            plan["exchanges"].extend(usage.exchanges)
+        raw_cookie = response.headers.get("Set-Cookie") or response.headers.get("set-cookie")
+        return Answer(response.status_code, parsed, raw_cookie.split(";", 1)[0] if raw_cookie else None)
+
+    def login(self, email: str, client: str, op: str, scenario: str | None = None, password: str = PASSWORD,
+              expect: int = 200) -> Answer:
+        return self.call("POST", "/api/login", {"email": email, "password": password, "client": client},
+                         op=op, scenario=scenario, expect=expect)
+
+    def repetition(self, rep: int) -> None:
+        from tests import rfc6238, sms
+
+        self.scenarios.clear()
+        email = f"bench-{rep}-{uuid.uuid4().hex[:8]}@example.com"
+        self.emails.append(email)
+        cookie = self.call("POST", "/api/signup", {"email": email, "password": PASSWORD}, op="signup", expect=201).cookie
+        self.login(email, "browser", "login, no two-factor (browser)", scenario="password login")
+        self.login(email, "cli", "login, no two-factor (cli)")
+
+        setup = self.call("POST", "/api/account/two-factor/setup", {"password": PASSWORD}, cookie=cookie,
+                          op="enable two-factor: setup").body
+        secret, step = setup["secret"], int(time.time() // 30)
+        # Confirm with the previous step's code (accepted as drift), so that this step and the
+        # next are free for the two authenticator logins below: each code works once.
+        confirm = self.call("POST", "/api/account/two-factor/confirm",
+                            {"authenticator_id": setup["authenticator_id"], "code": rfc6238.totp(secret, at=(step - 1) * 30)},
+                            cookie=cookie, op="enable two-factor: confirm").body
+        api_key, codes = confirm["api_key"], list(confirm["recovery_codes"])
+        self.call("POST", "/api/account/recovery-codes", {"password": PASSWORD}, cookie=cookie, op="view recovery codes")
+        phone = f"+4474001234{rep:02d}"
+        self.call("POST", "/api/account/phone", {"phone": phone, "password": PASSWORD}, cookie=cookie, expect=202)
+        self.call("POST", "/api/account/phone/verify", {"code": sms.last_code(self.emulator_url, phone)}, cookie=cookie)
+
+        totp_steps = iter((step, step + 1))
+        for kind in ("browser", "cli"):
+            for method, label in METHODS.items():
+                scenario = f"{label} login" if kind == "browser" else None
+                token = self.login(email, kind, f"login, two-factor: password step ({kind})", scenario).body["login_token"]
+                if method == "totp":
+                    proof = {"code": rfc6238.totp(secret, at=next(totp_steps) * 30)}
+                    self.secrets[scenario or ""] = secret
+                elif method == "recovery_code":
+                    proof = {"recovery_code": codes.pop()}
+                else:
+                    self.call("POST", "/api/login/sms", {"login_token": token}, op="login, two-factor: send SMS code",
+                              scenario=scenario, expect=202)
+                    proof = {"sms_code": sms.last_code(self.emulator_url, phone)}
+                self.call("POST", "/api/login/verify", {"login_token": token, **proof},
+                          op=f"login, two-factor: {label} ({kind})", scenario=scenario)
+        self.login(f"nobody-{uuid.uuid4().hex[:8]}@example.com", "browser", "login: unknown email", expect=401)
+        self.login(email, "browser", "login: wrong password", password="not the password at all", expect=401)
+        self.call("GET", "/api/account", bearer=api_key, op="GET /api/account (API key)", scenario="account")
+
+
+# --- figures -------------------------------------------------------------------------------
+
+def _spread(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return str(high) if low == high else f"{low}-{high}"
+
+
+def summarise(op: str, samples: list[Usage]) -> dict[str, Any]:
+    """Counts from the warm samples (the first in the process is shown apart), CPU medians."""
+    warm = samples[1:] or samples
+    first = samples[0]
+    ddb = [u.count("dynamodb") for u in warm]
+    return {
+        "op": op,
+        "samples": len(samples),
+        "dynamodb": max(ddb),
+        "dynamodb_spread": _spread(ddb),
+        "dynamodb_first": first.count("dynamodb"),
+        "dynamodb_operations": dict(Counter(warm[-1].operations("dynamodb"))),
+        "kms": max(u.count("kms") for u in warm),
+        "kms_min": min(u.count("kms") for u in warm),
+        "kms_operations": dict(Counter(warm[-1].operations("kms"))),
+        "sns": max(u.count("sns") for u in warm),
+        "rcu": max(u.rcu for u in warm),
+        "wcu": max(u.wcu for u in warm),
+        "capacity_approximate": any(u.approximate for u in warm),
+        "verifies": sorted({u.verifies for u in samples}),
+        "hashes": sorted({u.hashes for u in warm}),
+        "hashes_first": first.hashes,
+        "cpu_ms": median([(u.cpu - u.argon2_cpu) * 1000 for u in warm]),
+        "argon2_cpu_ms": median([u.argon2_cpu * 1000 for u in warm]),
+        "wall_ms": median([u.wall * 1000 for u in warm]),
+    }
+
+
+def _value(s: dict[str, Any]) -> str:
+    first = f" (first in process {s['dynamodb_first']})" if s["dynamodb_first"] != s["dynamodb"] else ""
+    approx = "~" if s["capacity_approximate"] else ""
+    argon = f" + Argon2 {s['argon2_cpu_ms']:.0f} ms" if s["argon2_cpu_ms"] >= 1 else ""
+    ops = ", ".join(f"{name}" + (f" x{n}" if n > 1 else "") for name, n in s["dynamodb_operations"].items())
+    return (f"DynamoDB {s['dynamodb_spread']}{first} ({ops}), KMS {s['kms']}, SNS {s['sns']}; "
+            f"{approx}{s['rcu']:g} RCU {approx}{s['wcu']:g} WCU; CPU {s['cpu_ms']:.1f} ms{argon}; "
+            f"verify {'/'.join(map(str, s['verifies']))}"
+            + (f", hash {s['hashes_first']} on the first in process" if s["hashes_first"] else ""))
+
+
+def _budgets(fig: Figure, s: dict[str, Any]) -> Figure:
+    op = fig.name
+    budgets: list[str] = []
+
+    def need(ok: bool, budget: str, failure: str) -> None:
+        budgets.append(budget)
+        check(fig, ok, failure)
+
+    if op.startswith("login, no two-factor") or "password step" in op:
+        need(s["dynamodb"] <= 2, "DynamoDB <= 2", f"{s['dynamodb']} DynamoDB calls, {s['dynamodb'] - 2} over")
+    if op.startswith("login") and ("password step" in op or "no two-factor" in op or op.startswith("login:")):
+        need(s["verifies"] == [1] and s["hashes"] == [0], "exactly 1 password verify, no rehash",
+             f"verify {s['verifies']}, hash {s['hashes']}")
+    for method, label in METHODS.items():
+        for kind in ("browser", "cli"):
+            if op == f"login, two-factor: {label} ({kind})":
+                kms = KMS_PER_METHOD[method] + (kind == "cli")
+                need(s["dynamodb"] <= 3, "DynamoDB <= 3", f"{s['dynamodb']} DynamoDB calls, {s['dynamodb'] - 3} over")
+                need(s["kms"] <= kms, f"KMS <= {kms}", f"{s['kms']} KMS calls, {s['kms'] - kms} over")
+                need(s["verifies"] == [0], "no password verify", f"verify {s['verifies']}")
+                if method == "totp":
+                    need(s["kms_min"] >= 1, "secret decrypted per request (no cache)",
+                         "a warm authenticator login made no KMS call: is a decrypted secret cached?")
+    fig.budget = "; ".join(budgets)
+    return fig
+
+
+def argon2_figures(emails: list[str]) -> list[Figure]:
+    """One Argon2id verify at the configured parameters, and the parameters actually stored."""
+    import os
+
+    import botocore.session
+
+    from chalicelib.auth import passwords
+
+    hasher = passwords.hasher()
+    stored_hash = hasher.hash(PASSWORD)
+    times = []
+    for _ in range(5):
+        started = time.process_time()
+        hasher.verify(stored_hash, PASSWORD)
+        times.append((time.process_time() - started) * 1000)
+    verify = Figure(GROUP, "password hash: one Argon2id verify (CPU)", f"{median(times):.1f} ms",
+                    data={"cpu_ms": median(times), "parameters": stored_hash.split("$")[3]})
+
+    ddb = botocore.session.get_session().create_client(
+        "dynamodb", region_name="us-east-1", endpoint_url=os.environ["TWOSTEP_AWS_ENDPOINT"],
+        aws_access_key_id="testing", aws_secret_access_key="testing")
+    item = ddb.get_item(TableName=os.environ["TWOSTEP_USERS_TABLE"], Key={"email": {"S": emails[-1]}},
+                        ConsistentRead=True)["Item"]
+    stored = item["password_hash"]["S"]
+    fields = stored.split("$")
+    params = dict(kv.split("=") for kv in fields[3].split(","))
+    params = {k: int(v) for k, v in params.items()}
+    fig = Figure(GROUP, "security: stored password hash", f"{fields[1]} {fields[3]}",
+                 budget="argon2id, m >= 19456, t >= 2, p >= 1 (never lowered)", data={"hash_parameters": params})
+    weakened = fields[1] != "argon2id" or any(params[k] < v for k, v in ARGON2_FLOOR.items())
+    check(fig, not weakened, f"stored hash is {fields[1]} {fields[3]}: weaker than Argon2id m=19456,t=2,p=1")
+    return [verify, fig]
+
+
+def measure() -> tuple[list[Figure], dict[str, Any]]:
+    """The figures, and what the cold start replays: {scenario: {events, exchanges}, secrets}."""
+    import os
+
+    from chalice.test import Client
+
+    from bench.support import emulator
+    from local.stack import OUTPUT_ENV
+
+    meter = Meter()
+    meter.install()
+    with emulator() as url:
+        os.environ.update(TWOSTEP_SIGNUP_PER_IP_PER_HOUR="1000", TWOSTEP_SMS_GAP_SECONDS="0")
+        from app import app
+
+        # local mode's SMS sender prints each text to stderr (it stands in for the phone)
+        with Client(app, stage_name="local") as client, contextlib.redirect_stderr(io.StringIO()):
+            flows = Flows(client, meter, url)
+            for rep in range(REPS):
+                flows.repetition(rep)
+        figures = []
+        for op, samples in flows.samples.items():
+            s = summarise(op, samples)
+            figures.append(_budgets(Figure(GROUP, op, _value(s), data=s), s))
+        figures.extend(argon2_figures(flows.emails))
+        env = {name: os.environ[name] for name in OUTPUT_ENV.values()}
+    return figures, {"scenarios": flows.scenarios, "totp_secrets": flows.secrets, "env": env}

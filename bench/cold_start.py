@@ -1,0 +1,147 @@
+"""Cold start: fresh processes that import `app` and serve requests with AWS stubbed.
+
+The figure is a fresh process serving one `GET /api/account` with the API key, against a
+fresh process that only imports botocore.session and builds a DynamoDB client (the floor
+PynamoDB imposes): wall time measured around the process, CPU time from the children's
+rusage, medians of RUNS, floor and app runs interleaved. Each process is
+bench/cold_child.py; it answers AWS from the exchanges bench/calls.py captured against the
+emulator moments before, so it measures the code as it is now. Every login path also runs
+once in a fresh process, to see which modules and clients it loads.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.support import PYTHON, REPO, Figure, check, median
+
+GROUP = "cold_start"
+RUNS = 7
+CHILD = REPO / "bench" / "cold_child.py"
+COLD_RATIO = 1.2
+MODULES_AFTER_IMPORT = 150
+MODULES_AFTER_LOGIN = 400
+LOGIN_SCENARIOS = ("password login", "authenticator login", "recovery code login", "SMS login")
+NOT_ON_LOGIN = ("boto3", "segno", "phonenumbers")
+
+
+def child_env(outputs: dict[str, str]) -> dict[str, str]:
+    """Lambda's environment as far as the app can tell: a deployed stage, credentials in the
+    environment, no emulator (nothing is sent anyway: the child's AWS is stubbed)."""
+    from local.stack import REMOVED_ENV
+
+    env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV and not k.startswith(("TWOSTEP_", "AWS_"))}
+    env.update(outputs)
+    env.update(PYTHONPATH=str(REPO), TWOSTEP_STAGE="dev", AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
+               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
+               AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true")
+    return env
+
+
+def run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run([PYTHON, str(CHILD), *args], cwd=REPO, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"cold start child {args[0]} failed:\n{done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_wall"] = wall
+    result["process_cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result
+
+
+def write_plan(directory: Path, name: str, plan: dict[str, Any], secret: str | None) -> Path:
+    """The scenario as the child reads it; an authenticator code is made fresh at launch."""
+    if secret:
+        from tests import rfc6238
+
+        plan = json.loads(json.dumps(plan))
+        for event in plan["events"]:
+            body = json.loads(event["body"] or "{}")
+            if "code" in body:
+                body["code"] = rfc6238.totp(secret)
+                event["body"] = json.dumps(body)
+    path = directory / (name.replace(" ", "-") + ".json")
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def _statuses_ok(result: dict[str, Any]) -> bool:
+    return all(step.get("status", 200) < 400 for step in result["steps"])
+
+
+def _cold_figures(floors: list[dict], apps: list[dict]) -> list[Figure]:
+    figures = []
+    for label, key in (("wall", "process_wall"), ("CPU", "process_cpu")):
+        app_ms, floor_ms = median([r[key] for r in apps]) * 1000, median([r[key] for r in floors]) * 1000
+        ratio = app_ms / floor_ms
+        inside = median([r["steps"][0]["seconds"] + r["steps"][1]["seconds"] for r in apps]) * 1000
+        detail = f"; import app + request {inside:.0f} ms" if label == "wall" else ""
+        fig = Figure(GROUP, f"cold start: GET /api/account (API key), {label}",
+                     f"{app_ms:.0f} ms vs floor {floor_ms:.0f} ms = {ratio:.2f}x{detail}",
+                     budget=f"<= {COLD_RATIO}x floor",
+                     data={"app_ms": app_ms, "floor_ms": floor_ms, "ratio": ratio, "runs": len(apps)})
+        figures.append(check(fig, ratio <= COLD_RATIO,
+                             f"{ratio:.2f}x the floor, {ratio / COLD_RATIO - 1:.0%} over {COLD_RATIO}x"))
+    return figures
+
+
+def _module_figures(name: str, result: dict[str, Any]) -> list[Figure]:
+    steps = result["steps"]
+    figures = []
+    if name == "account":
+        count = len(steps[0]["modules"])
+        fig = Figure(GROUP, "modules after `import app` (beyond a bare interpreter)", str(count),
+                     budget=f"<= {MODULES_AFTER_IMPORT}", data={"modules": count})
+        figures.append(check(fig, count <= MODULES_AFTER_IMPORT, f"{count - MODULES_AFTER_IMPORT} over"))
+    counts = " -> ".join(f"{len(s['modules'])}" for s in steps[1:])
+    paths = ", ".join(s["step"] for s in steps[1:])
+    fig = Figure(GROUP, f"modules after the first request: {name}", f"{counts} ({paths}); clients {steps[-1]['clients']}",
+                 data={"steps": [{"step": s["step"], "status": s.get("status"), "modules": len(s["modules"]),
+                                  "clients": s.get("clients"), "ms": s["seconds"] * 1000} for s in steps],
+                       "unplanned_writes": result["unplanned"]})
+    check(fig, _statuses_ok(result), f"the replay did not succeed: statuses {[s.get('status') for s in steps[1:]]}")
+    if result["unplanned"]:
+        fig.value += f"; writes not in the capture, answered empty: {result['unplanned']}"
+    if name in LOGIN_SCENARIOS:
+        budgets = [f"<= {MODULES_AFTER_LOGIN}", "no boto3, segno, phonenumbers", "no SNS client before an SMS is sent"]
+        most = max(len(s["modules"]) for s in steps[1:])
+        check(fig, most <= MODULES_AFTER_LOGIN, f"{most} modules, {most - MODULES_AFTER_LOGIN} over")
+        loaded = sorted({m.split(".")[0] for s in steps[1:] for m in s["modules"]} & set(NOT_ON_LOGIN))
+        check(fig, not loaded, f"imports {', '.join(loaded)}")
+        sns_before_send = [s["step"] for s in steps[1:] if "sns" in s["clients"] and not _sent_sms(steps, s)]
+        check(fig, not sns_before_send, f"SNS client created by {sns_before_send}")
+        fig.budget = "; ".join(budgets)
+    return figures + [fig]
+
+
+def _sent_sms(steps: list[dict], step: dict) -> bool:
+    """Whether the login code was texted at or before `step`."""
+    upto = steps[1:steps.index(step) + 1]
+    return any(s["step"] == "/api/login/sms" for s in upto)
+
+
+def measure(replay: dict[str, Any]) -> list[Figure]:
+    env = child_env(replay["env"])
+    scenarios, secrets = replay["scenarios"], replay["totp_secrets"]
+    with tempfile.TemporaryDirectory(prefix="twostep-bench-") as tmp:
+        directory = Path(tmp)
+        floors, apps = [], []
+        for _ in range(RUNS):
+            floors.append(run_child(["floor"], env))
+            plan = write_plan(directory, "account", scenarios["account"], None)
+            apps.append(run_child(["app", str(plan)], env))
+        figures = _cold_figures(floors, apps)
+        figures.extend(_module_figures("account", apps[-1]))
+        for name in LOGIN_SCENARIOS:
+            plan = write_plan(directory, name, scenarios[name], secrets.get(name))
+            figures.extend(_module_figures(name, run_child(["app", str(plan)], env)))
+    return figures
