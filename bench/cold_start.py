@@ -53,8 +53,10 @@ def run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(f"cold start child {args[0]} failed:\n{done.stderr[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["process_wall"] = wall
-    result["process_cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # the harness's own work in the child (reading the plan, counting modules) is not the app's
+    result["process_wall"] = wall - result.get("harness_wall", 0.0)
+    result["process_cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) \
+        - result.get("harness_cpu", 0.0)
     return result
 
 

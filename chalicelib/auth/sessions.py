@@ -107,8 +107,8 @@ def authenticate(token: str | None, via: str) -> Principal:
             raise SessionRevoked()
     elif item.epoch != user.session_epoch:
         raise SessionRevoked()
-    if now - item.last_seen_at >= TOUCH_INTERVAL:
-        _touch(item, now)
+    if item.kind != API_KEY and now - item.last_seen_at >= TOUCH_INTERVAL:
+        _touch(item, now)  # sessions and authorizations show when they were last used
     return Principal(user=user, session=item, via=via)
 
 
