@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.leakcheck import remember
+from tests.leakcheck import leaks, remember
 
 STRONG_PASSWORD = "correct horse battery staple"
 # Request and answer fields that hold a secret: the leak check looks for their values in logs.
@@ -28,6 +28,18 @@ def stack(emulator_url: str) -> Iterator[dict[str, str]]:
     outputs = deploy(emulator_url)
     os.environ.update(outputs)
     yield outputs
+    # Before the next module wipes them: no table holds a secret the module handled in clear.
+    dumped = table_dump(emulator_url, outputs)
+    leaked = leaks(dumped)
+    assert not leaked, f"secrets stored in clear: {leaked}"
+
+
+def table_dump(emulator_url: str, outputs: dict[str, str]) -> str:
+    from local.stack import client
+
+    dynamodb = client("dynamodb", emulator_url)
+    return "\n".join(json.dumps(dynamodb.scan(TableName=name)["Items"], default=str)
+                     for env, name in outputs.items() if env.endswith("_TABLE"))
 
 
 @dataclass

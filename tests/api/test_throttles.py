@@ -15,7 +15,8 @@ def login(api, email, password):
 
 @pytest.mark.parametrize("known", [True, False], ids=["known-email", "unknown-email"])
 def test_after_five_failures_each_attempt_waits_doubling_to_fifteen_minutes(api, clock, known):
-    email = api.signup().email if known else "ghost-account@example.com"
+    account = api.signup() if known else None
+    email = account.email if known else "ghost-account@example.com"
     for _ in range(5):
         assert login(api, email, WRONG).status == 401
     # the 6th attempt right away must wait 1 s
@@ -34,6 +35,14 @@ def test_after_five_failures_each_attempt_waits_doubling_to_fifteen_minutes(api,
         assert answer.status == 429
         assert int(answer.headers["Retry-After"]) == expected, failures
     assert expected == 900  # capped at 15 minutes
+    if known:  # the account's security log shows the guessing run, each failure numbered
+        from chalicelib.store import events
+        from chalicelib.store.models import bind
+
+        bind()
+        failed = [e["detail"]["consecutive_failures"] for e in events.recent(account.user_id)
+                  if e["type"] == "login_failed"]
+        assert sorted(failed) == list(range(1, 16))
 
 
 def test_a_correct_password_during_the_wait_is_refused_too_then_resets(api, clock):
