@@ -11,18 +11,16 @@ tokens, and each must be refused with 401.
 """
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
 
-from bench.support import PYTHON, REPO, Figure, check, free_port, median, percentile, stop
+from bench.support import REPO, Figure, check, median, percentile
+from local import launch
 
 GROUP = "load"
 CLIENTS = 8
@@ -142,37 +140,15 @@ def replays(base: str, accounts: list[Account]) -> tuple[int, list[str]]:
     return tried, accepted
 
 
-def local_stack() -> tuple[subprocess.Popen, str, Any]:
-    from local import stack
-
-    app_port, moto_port = free_port(), free_port()
-    env = stack.pinned_env(f"http://127.0.0.1:{moto_port}", dict(os.environ))
-    env.update(TWOSTEP_PORT=str(app_port), TWOSTEP_MOTO_PORT=str(moto_port), PYTHONUNBUFFERED="1",
-               TWOSTEP_SIGNUP_PER_IP_PER_HOUR="100000")
+def measure(duration: float = DURATION) -> list[Figure]:
     LOG.parent.mkdir(exist_ok=True)
     log = LOG.open("wb")
-    process = subprocess.Popen([PYTHON, "-m", "local.run"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    return process, f"http://127.0.0.1:{app_port}", log
-
-
-def wait_healthy(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"local.run exited with {process.returncode}; see {LOG}")
-        try:
-            if requests.get(f"{base}/api/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"local.run not healthy after 60 s; see {LOG}")
-
-
-def measure(duration: float = DURATION) -> list[Figure]:
-    process, base, log = local_stack()
+    process, base, _ = launch.start(log, TWOSTEP_SIGNUP_PER_IP_PER_HOUR="100000")
     try:
-        wait_healthy(base, process)
+        try:
+            launch.wait_healthy(base, process)
+        except launch.NotHealthy as exc:
+            raise RuntimeError(f"{exc}; see {LOG}") from None
         with ThreadPoolExecutor(CLIENTS) as pool:
             accounts = list(pool.map(lambda _: make_account(base), range(CLIENTS * ACCOUNTS_PER_CLIENT)))
         results = Results()
@@ -186,7 +162,7 @@ def measure(duration: float = DURATION) -> list[Figure]:
         elapsed = time.monotonic() - started
         tried, accepted = replays(base, accounts)
     finally:
-        stop(process)
+        launch.stop(process)
         log.close()
     logins = len(results.latencies)
     throughput = logins / elapsed

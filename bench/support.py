@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -12,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from local.launch import free_port, stop
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -54,12 +55,6 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
     import requests
 
@@ -73,17 +68,6 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None
         except requests.ConnectionError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    import signal
-
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @contextmanager

@@ -25,21 +25,15 @@ from typing import Any
 
 import pytest
 
+from local.stack import OUTPUT_ENV
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_FILE = REPO / "test-artifacts" / "aws-calls.txt"
 FILE_ENV = "TWOSTEP_AWS_CALLS_FILE"
 
-# The environment variable that names each template resource (local/stack.py OUTPUT_ENV).
-RESOURCE_ENV = {
-    "TWOSTEP_USERS_TABLE": "UsersTable",
-    "TWOSTEP_SESSIONS_TABLE": "SessionsTable",
-    "TWOSTEP_FACTORS_TABLE": "FactorsTable",
-    "TWOSTEP_RECOVERY_CODES_TABLE": "RecoveryCodesTable",
-    "TWOSTEP_EPHEMERAL_TABLE": "EphemeralTable",
-    "TWOSTEP_EVENTS_TABLE": "EventsTable",
-    "TWOSTEP_KMS_KEY_ID": "SecretsKey",
-    "TWOSTEP_HMAC_KEY_ID": "RecoveryHmacKey",
-}
+# The environment variable that names each template resource: the stack's outputs are the
+# resources' logical ids plus "Name" or "Id" (local/stack.py OUTPUT_ENV).
+RESOURCE_ENV = {env: output.removesuffix("Name").removesuffix("Id") for output, env in OUTPUT_ENV.items()}
 
 # Inner actions of a transaction, as IAM authorises them (there is no Transact* action).
 TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",

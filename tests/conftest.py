@@ -7,7 +7,6 @@ is pinned to it with dummy credentials before anything builds a client.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,14 +23,9 @@ REPO = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.aws_calls", "tests.leakcheck"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def emulator_url() -> Iterator[str]:
+    from local.launch import free_port
     from local.stack import aws_env, pinned_env
 
     port = free_port()

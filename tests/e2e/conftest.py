@@ -1,20 +1,13 @@
 """The real local stack (`python -m local.run`) in a subprocess, shared by the e2e tests."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
-from local import stack
+from local import launch, stack
 
 E2E_DIR = Path(__file__).resolve().parent
 ARTIFACTS = stack.REPO_ROOT / "test-artifacts"
@@ -35,62 +28,34 @@ class LiveStack:
     log_path: Path
 
     def log_tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], live: LiveStack) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"local.run exited with {process.returncode}:\n{live.log_tail()}")
-        try:
-            if requests.get(f"{live.base_url}/api/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"local.run not healthy after {START_TIMEOUT:.0f}s:\n{live.log_tail()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> int:
-    process.send_signal(signal.SIGINT)
-    try:
-        return process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return -1
+        return launch.log_tail(self.log_path, lines)
 
 
 @pytest.fixture(scope="session")
 def live_stack() -> Iterator[LiveStack]:
-    app_port, moto_port = _free_port(), _free_port()
-    live = LiveStack(
-        base_url=f"http://127.0.0.1:{app_port}",
-        moto_url=f"http://127.0.0.1:{moto_port}",
-        log_path=ARTIFACTS / "local-run.log",
-    )
     ARTIFACTS.mkdir(exist_ok=True)
-    env = stack.pinned_env(live.moto_url, dict(os.environ))
-    env.update(TWOSTEP_PORT=str(app_port), TWOSTEP_MOTO_PORT=str(moto_port), PYTHONUNBUFFERED="1")
-    # Every e2e client is 127.0.0.1: the per-IP signup cap and the 30 s SMS gap are proven
-    # at their defaults by the API tests (frozen clock); here they would only slow the run.
-    env.update(TWOSTEP_SIGNUP_PER_IP_PER_HOUR="10000", TWOSTEP_SMS_GAP_SECONDS="1")
-    with live.log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local.run"],
-            cwd=stack.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+    log_path = ARTIFACTS / "local-run.log"
+    with log_path.open("wb") as log:
+        # Every e2e client is 127.0.0.1: the per-IP signup cap and the 30 s SMS gap are proven
+        # at their defaults by the API tests (frozen clock); here they would only slow the run.
+        process, base_url, moto_url = launch.start(
+            log, TWOSTEP_SIGNUP_PER_IP_PER_HOUR="10000", TWOSTEP_SMS_GAP_SECONDS="1")
+        live = LiveStack(base_url=base_url, moto_url=moto_url, log_path=log_path)
         try:
-            _wait_until_healthy(process, live)
+            try:
+                launch.wait_healthy(base_url, process, START_TIMEOUT)
+            except launch.NotHealthy as exc:
+                pytest.fail(f"{exc}:\n{live.log_tail()}")
             yield live
         finally:
-            code = _stop(process)
+            code = launch.stop(process, STOP_TIMEOUT)
     assert code == 0, f"local.run did not exit cleanly ({code}):\n{live.log_tail()}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per module: one sync Playwright may run at a
+    time, so each browser test module starts its own after the last one stopped."""
+    from tests.e2e.browser import launched_browser
+
+    yield from launched_browser()

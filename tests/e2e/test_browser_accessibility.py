@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests import rfc6238
 from tests.leakcheck import remember
-from tests.e2e.test_browser_first_page import browser, fresh_page, log_in, new_credentials, shot, sign_up  # noqa: F401
+from tests.e2e.browser import fresh_page, log_in, new_credentials, shot, sign_up
 
 pytestmark = pytest.mark.e2e
 
