@@ -21,7 +21,8 @@ def test_ten_concurrent_submissions_of_one_totp_code_give_one_success(live_stack
     answers = at_once([verify_call(live_stack.base_url, token, code=code) for token in tokens])
     statuses = sorted(a.status_code for a in answers)
     assert statuses.count(200) == 1, [a.text for a in answers]
-    assert all(s == 401 for s in statuses if s != 200), statuses
+    # the rest refused: 401, or 429 for one the machine delayed until three had failed
+    assert all(s in (401, 429) for s in statuses if s != 200), statuses
 
 
 def test_twenty_concurrent_redemptions_of_one_recovery_code_give_one_success(live_stack):
@@ -31,7 +32,8 @@ def test_twenty_concurrent_redemptions_of_one_recovery_code_give_one_success(liv
     answers = at_once([verify_call(live_stack.base_url, token, recovery_code=code) for token in tokens])
     statuses = [a.status_code for a in answers]
     assert statuses.count(200) == 1, statuses
-    assert all(s == 401 for s in statuses if s != 200), statuses
+    # the rest refused: 401, or 429 for one the machine delayed until three had failed
+    assert all(s in (401, 429) for s in statuses if s != 200), statuses
     account = requests.get(f"{live_stack.base_url}/api/account",
                            headers={"Authorization": f"Bearer {person.api_key}"}, timeout=10).json()
     assert account["two_factor"]["recovery_codes_remaining"] == 9
