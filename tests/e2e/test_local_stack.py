@@ -32,3 +32,17 @@ def test_unknown_api_path_is_a_contract_404(live_stack: LiveStack) -> None:
 def test_the_stack_is_deployed_in_the_emulator(live_stack: LiveStack) -> None:
     tables = stack.client("dynamodb", live_stack.moto_url).list_tables()["TableNames"]
     assert len(tables) == 6
+
+
+def test_sign_up_log_in_and_use_the_api_key_over_http(live_stack: LiveStack) -> None:
+    from tests.e2e.helpers import Person
+
+    person = Person(live_stack.base_url).signup()
+    assert person.http.get(f"{live_stack.base_url}/api/account", timeout=10).status_code == 200  # the cookie
+    login = requests.post(f"{live_stack.base_url}/api/login",
+                          json={"email": person.email, "password": person.password, "client": "cli"}, timeout=30)
+    assert login.status_code == 200 and login.json()["status"] == "authenticated"
+    key = login.json()["api_key"]
+    account = requests.get(f"{live_stack.base_url}/api/account", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert account.status_code == 200
+    assert account.json()["user"]["email"] == person.email
