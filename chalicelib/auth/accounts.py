@@ -44,9 +44,8 @@ def signup(raw_email: str, password: str, client: Client) -> tuple[UserModel, st
         created_at=clock.now(),
         session_epoch=0,
     )
-    key_item, api_key = sessions.build(user, sessions.API_KEY, client, description="API key")
+    key_item, _, user.api_key_ciphertext = _new_api_key(user, client)
     user.api_key_id = key_item.id
-    user.api_key_ciphertext = aws.encrypt(api_key.encode(), user.user_id)
     browser_item, cookie = sessions.build(user, sessions.BROWSER, client)
     try:
         with TransactWrite(connection=connection()) as tx:
@@ -85,20 +84,24 @@ def reveal_api_key(user: UserModel, password: str, client: Client) -> str:
     return key
 
 
+def _new_api_key(user: UserModel, client: Client, epoch: int | None = None) -> tuple[SessionModel, str, bytes]:
+    """A new API key: its credential item (not yet saved), the key, and the key encrypted
+    for the user item, so that it can be revealed after the password."""
+    key_item, key = sessions.build(user, sessions.API_KEY, client, description="API key")
+    if epoch is not None:
+        key_item.epoch = epoch
+    return key_item, key, aws.encrypt(key.encode(), user.user_id)
+
+
 def api_key_rotation(user: UserModel, client: Client, epoch: int | None = None) -> tuple[list, list, str]:
     """A new API key: (actions for the user item, other writes for a transaction, the key).
 
     The caller puts the user actions in its own update of the user item (a transaction may
     touch an item once), conditioned on the old key id, so the old key dies in the same
     commit as the new one is born."""
-    key_item, new_key = sessions.build(user, sessions.API_KEY, client, description="API key")
-    if epoch is not None:
-        key_item.epoch = epoch
+    key_item, new_key, ciphertext = _new_api_key(user, client, epoch)
     old_id = user.api_key_id
-    user_actions = [
-        UserModel.api_key_id.set(key_item.id),
-        UserModel.api_key_ciphertext.set(aws.encrypt(new_key.encode(), user.user_id)),
-    ]
+    user_actions = [UserModel.api_key_id.set(key_item.id), UserModel.api_key_ciphertext.set(ciphertext)]
     ops = [
         lambda tx: tx.save(key_item, condition=SessionModel.id.does_not_exist()),
         lambda tx: tx.update(SessionModel(old_id), actions=sessions.revoke_actions(),

@@ -10,10 +10,23 @@ together, in three DynamoDB calls whatever the factor (token, reads, commit).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from chalicelib.store.models import EphemeralModel, UserModel
+
+_SEPARATORS = re.compile(r"[\s-]")
+
+
+def digits(value: str, count: int = 6) -> str | None:
+    """The code as typed without spaces or dashes, if it is exactly `count` ASCII digits
+    (str.isdigit alone would let other scripts' digits through)."""
+    code = _SEPARATORS.sub("", value)
+    if len(code) != count or not (code.isascii() and code.isdigit()):
+        return None
+    return code
+
 
 TxOp = Callable[[Any], None]  # receives a pynamodb TransactWrite and adds its writes
 ItemKey = tuple[type, str, "str | None"]  # (model, hash key, range key) to read

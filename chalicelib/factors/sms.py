@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import aws, clock, throttle
 from chalicelib.config import settings
 from chalicelib.errors import InvalidCode, NotFound, TwostepError
-from chalicelib.factors.base import Proof
+from chalicelib.factors.base import Proof, digits
 from chalicelib.sms_sender import SmsFailed, sender
 from chalicelib.store.models import EphemeralModel, FactorModel, UserModel, connection, ttl
 
@@ -166,9 +166,8 @@ def verify_setup(user: UserModel, code: str) -> str:
     item = pending(user.user_id)
     if item is None:
         raise InvalidCode("This code has expired or no number is waiting to be verified. Add the number again.")
-    digits = "".join(code.split())
-    well_formed = digits.isascii() and digits.isdigit() and len(digits) == DIGITS
-    if not well_formed or not hmac.compare_digest(code_hash(item.pending_id, digits), item.code_hash or ""):
+    typed = digits(code, DIGITS)
+    if typed is None or not hmac.compare_digest(code_hash(item.pending_id, typed), item.code_hash or ""):
         throttle.record_failure(key, throttle.SECOND_FACTOR)
         raise InvalidCode("That code is not valid. Check the latest text message and try again.")
     confirmed = FactorModel(user.user_id, PHONE_ID, kind="sms", name=item.name,
@@ -222,19 +221,18 @@ class SmsFactor:
         return user.phone_hint is not None
 
     def recognises(self, value: str) -> bool:
-        digits = "".join(value.split())
-        return digits.isascii() and digits.isdigit() and len(digits) == DIGITS
+        return digits(value, DIGITS) is not None
 
     def reads(self, user_id: str, authenticator_ids: set[str], value: str) -> list:
         return []  # the code's hash is on the login token itself
 
     def check(self, user: UserModel, value: str, login: EphemeralModel | None, items: list) -> Proof | None:
-        if login is None or not self.recognises(value):
+        typed = digits(value, DIGITS)
+        if login is None or typed is None:
             return None  # an SMS code belongs to the login attempt it was sent for
-        digits = "".join(value.split())
         if not login.sms_code_hash or login.sms_sent_at is None or login.sms_sent_at + CODE_SECONDS <= clock.now():
             return None
-        if not hmac.compare_digest(code_hash(login.pk, digits), login.sms_code_hash):
+        if not hmac.compare_digest(code_hash(login.pk, typed), login.sms_code_hash):
             return None
         # Single use: the code is bound to this login token, which the login flow spends in
         # the same transaction (its `used_at` condition), so no write of its own is needed.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import io
-import re
 import secrets
 from typing import Any
 
@@ -19,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import aws, clock
 from chalicelib.errors import InvalidCode, NotFound
 from chalicelib.factors.base import Proof
+from chalicelib.factors.base import digits as typed_digits  # `digits` names match()'s width
 from chalicelib.store.models import EphemeralModel, FactorModel, UserModel, ttl
 
 STEP_SECONDS = 30
@@ -28,7 +28,6 @@ PREFIX = "totp#"
 PENDING_ID = "pending#totp"
 PENDING_SECONDS = 15 * 60
 DEFAULT_NAME = "Authenticator app"
-_SPACES = re.compile(r"[\s-]")
 
 
 def new_secret() -> str:
@@ -47,7 +46,7 @@ def code_at(secret: str, step: int, digits: int = DIGITS, digest: Any = None) ->
 
 def match(secret: str, code: str, now: float, after_step: int = -1, digits: int = DIGITS) -> int | None:
     """The step (now, one before or one after) whose code this is, if later than `after_step`."""
-    if len(code) != digits or not (code.isascii() and code.isdigit()):
+    if typed_digits(code, digits) != code:
         return None
     now_step = current_step(now)
     found = None
@@ -56,10 +55,6 @@ def match(secret: str, code: str, now: float, after_step: int = -1, digits: int 
         if hmac.compare_digest(code_at(secret, step, digits), code) and step > after_step and found is None:
             found = step
     return found
-
-
-def clean(code: str) -> str:
-    return _SPACES.sub("", code)
 
 
 def otpauth_uri(secret: str, email: str, issuer: str) -> str:
@@ -107,7 +102,7 @@ def check_pending(user: UserModel, authenticator_id: str, code: str) -> tuple[Fa
     if expired or not hmac.compare_digest(pending.pending_id or "", authenticator_id):
         raise NotFound("No authenticator is waiting to be confirmed. Start again.")
     secret = aws.decrypt(pending.secret_ciphertext, user.user_id).decode()
-    step = match(secret, clean(code), clock.now())
+    step = match(secret, typed_digits(code) or "", clock.now())
     if step is None:
         raise InvalidCode("That code is not valid. Check the time on your phone and try again.")
     return pending, step
@@ -161,8 +156,7 @@ class TotpFactor:
         return True
 
     def recognises(self, value: str) -> bool:
-        code = clean(value)
-        return len(code) == DIGITS and code.isascii() and code.isdigit()
+        return typed_digits(value) is not None
 
     def reads(self, user_id: str, authenticator_ids: set[str], value: str) -> list:
         if not self.recognises(value):
@@ -170,7 +164,7 @@ class TotpFactor:
         return [(FactorModel, user_id, PREFIX + authenticator_id) for authenticator_id in sorted(authenticator_ids)]
 
     def check(self, user: UserModel, value: str, login: EphemeralModel | None, items: list) -> Proof | None:
-        code = clean(value)
+        code = typed_digits(value) or ""
         now = clock.now()
         for item in items:
             if item is None:
