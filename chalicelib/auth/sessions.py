@@ -62,12 +62,6 @@ def build(user: UserModel, kind: str, client: Client, *, description: str | None
     return item, token
 
 
-def create(user: UserModel, kind: str, client: Client, **kwargs: Any) -> tuple[SessionModel, str]:
-    item, token = build(user, kind, client, **kwargs)
-    item.save(condition=SessionModel.id.does_not_exist())
-    return item, token
-
-
 def _expired(item: SessionModel, now: float) -> bool:
     if item.expires_at is not None and item.expires_at.timestamp() <= now:
         return True
