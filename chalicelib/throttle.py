@@ -146,15 +146,12 @@ class Cap:
 def claim(caps: list[Cap], message: str | None = None) -> None:
     """Claim one use under every cap at once, or none: RateLimited names the wait."""
     from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
 
-    from chalicelib.store.models import connection
+    from chalicelib.store.models import commit
 
     now = clock.now()
     try:
-        with TransactWrite(connection=connection()) as tx:
-            for cap in caps:
-                cap.op(now)(tx)
+        commit([cap.op(now) for cap in caps])
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
         failed = [cap for cap, reason in zip(caps, reasons)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth import login, second_factor, sessions
 from chalicelib.auth.sessions import Principal
 from chalicelib.context import Client
 from chalicelib.errors import Forbidden, NotFound, TwostepError
 from chalicelib.store import events
-from chalicelib.store.models import SessionModel, UserModel, connection
+from chalicelib.store.models import SessionModel, UserModel, commit
 
 DEFAULT_LIFETIME = 30 * 24 * 3600  # what Heroku's CLI asks for
 MAX_LIFETIME = 365 * 24 * 3600
@@ -60,13 +59,10 @@ def create(raw_email: str, password: str, code: str | None, client: Client, *,
         writes.append(reset)
     if user.two_factor_enabled_at is None:
         writes.append(lambda tx: tx.save(events.build(user.user_id, "login", client, detail)))
-        with TransactWrite(connection=connection()) as tx:
-            for write in writes:
-                write(tx)
+        commit(writes)
     elif not code:
         if reset is not None:  # the password was right: its failures are behind us
-            with TransactWrite(connection=connection()) as tx:
-                reset(tx)
+            commit([reset])
         raise TwoFactorRequired()
     else:
         second_factor.verify_code(user, code, client, lambda: writes, detail)

@@ -9,14 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.transactions import TransactWrite
-
 from chalicelib import throttle
 from chalicelib.auth import accounts, emails, passwords, sessions
 from chalicelib.context import Client
 from chalicelib.errors import InvalidCredentials, InvalidRequest
 from chalicelib.store import events
-from chalicelib.store.models import EphemeralModel, SessionModel, UserModel, connection, get_many
+from chalicelib.store.models import EphemeralModel, SessionModel, UserModel, commit, get_many
 
 CLIENTS = ("browser", "cli")
 
@@ -45,9 +43,7 @@ def finish(user: UserModel, client_kind: str, client: Client, reset: Any = None)
         writes.append(lambda tx: tx.save(session, condition=SessionModel.id.does_not_exist()))
     if reset is not None:
         writes.append(reset)
-    with TransactWrite(connection=connection()) as tx:
-        for write in writes:
-            write(tx)
+    commit(writes)
     return result
 
 
@@ -70,9 +66,8 @@ def check_password(raw_email: str, password: str, client: Client) -> tuple[UserM
         raise InvalidCredentials()
     if not passwords.verify(user.password_hash, password):
         detail = {"consecutive_failures": counter.failures + 1}
-        with TransactWrite(connection=connection()) as tx:
-            throttle.failure_op(key, throttle.PASSWORD)(tx)
-            tx.save(events.build(user.user_id, "login_failed", client, detail))
+        event = events.build(user.user_id, "login_failed", client, detail)
+        commit([throttle.failure_op(key, throttle.PASSWORD), lambda tx: tx.save(event)])
         raise InvalidCredentials()
     if passwords.needs_rehash(user.password_hash):
         user.update(actions=[UserModel.password_hash.set(passwords.hash_password(password))])

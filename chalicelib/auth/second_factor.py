@@ -29,7 +29,7 @@ from chalicelib.factors import login_factors
 from chalicelib.factors import sms
 from chalicelib.factors.base import LoginFactor, Proof, TxOp
 from chalicelib.store import events
-from chalicelib.store.models import EphemeralModel, UserModel, connection, get_many, ttl
+from chalicelib.store.models import EphemeralModel, UserModel, commit, connection, get_many, ttl
 
 
 class TwoFactorLocked(TwostepError):
@@ -42,6 +42,11 @@ class TwoFactorLocked(TwostepError):
 def counter(user: UserModel) -> throttle.Counter:
     """The account's one second-factor counter, kept on the user item itself."""
     return throttle.Counter(int(user.second_factor_failures or 0), float(user.second_factor_failed_at or 0.0))
+
+
+def _locked(current: throttle.Counter) -> bool:
+    """Whether the authenticator app and SMS are locked (recovery codes never are)."""
+    return current.failures >= throttle.LOCK_AT
 
 
 def _token_key(token_id: str) -> str:
@@ -66,10 +71,8 @@ def begin(user: UserModel, client_kind: str, client: Client, reset: Any = None) 
     if reset is None:
         item.save(condition=EphemeralModel.pk.does_not_exist())
     else:
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(item, condition=EphemeralModel.pk.does_not_exist())
-            reset(tx)
-    locked = counter(user).failures >= throttle.LOCK_AT
+        commit([lambda tx: tx.save(item, condition=EphemeralModel.pk.does_not_exist()), reset])
+    locked = _locked(counter(user))
     methods = [f.method for f in login_factors() if f.offered(user) and not (locked and f.lockable)]
     return LoginResult(status="two_factor_required", user=user, login_token=token, methods=methods,
                        phone_hint=user.phone_hint)
@@ -79,7 +82,7 @@ def send_sms(token: str | None, client: Client) -> str:
     """Text a login code to the verified phone (POST /api/login/sms)."""
     login = load_login(token)
     user = _user_of(login, accounts.find(login.email))
-    if counter(user).failures >= throttle.LOCK_AT:
+    if _locked(counter(user)):
         raise TwoFactorLocked()
 
     def failed(reason: str) -> None:
@@ -162,7 +165,7 @@ def redeem(user: UserModel, factor: LoginFactor, value: str, items: list, client
     counter reset) or checked in it too: two-factor still on, sessions not ended meanwhile."""
     current = counter(user)
     throttle.check(current, throttle.SECOND_FACTOR)
-    if factor.lockable and current.failures >= throttle.LOCK_AT:
+    if factor.lockable and _locked(current):
         raise TwoFactorLocked()
     proof = factor.check(user, value, login, items)
     if proof is None:

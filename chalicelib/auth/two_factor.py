@@ -11,7 +11,6 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import size
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib.auth import accounts, sessions
@@ -21,14 +20,12 @@ from chalicelib.context import Client
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.factors import recovery, totp
 from chalicelib.store import events
-from chalicelib.store.models import FactorModel, SessionModel, UserModel, connection
+from chalicelib.store.models import FactorModel, SessionModel, UserModel, commit
 
 
 def _commit(ops: list, conflict: str) -> None:
     try:
-        with TransactWrite(connection=connection()) as tx:
-            for op in ops:
-                op(tx)
+        commit(ops)
     except TransactWriteError:
         raise Conflict(conflict) from None
 

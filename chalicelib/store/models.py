@@ -259,6 +259,16 @@ def get_many(keys: list) -> list:
     return found
 
 
+def commit(writes: list) -> None:
+    """Apply `writes` (each a function adding its write to a pynamodb TransactWrite) in one
+    TransactWriteItems: all of them or none."""
+    from pynamodb.transactions import TransactWrite
+
+    with TransactWrite(connection=connection()) as tx:
+        for write in writes:
+            write(tx)
+
+
 _connections: dict[tuple[str, str | None], Connection] = {}
 
 
