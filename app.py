@@ -7,12 +7,16 @@ Heroku's shape.
 """
 import json
 
-from chalice import Chalice, Response
+from chalicelib import warmup
 
-from chalicelib.api import account, auth, heroku, http, phone, two_factor
-from chalicelib.api.headers import security_headers
-from chalicelib.config import settings
-from chalicelib.errors import Forbidden, PayloadTooLarge, TwostepError
+warmup.hold()  # before the imports it is there to cover
+
+from chalice import Chalice, Response  # noqa: E402
+
+from chalicelib.api import account, auth, heroku, http, phone, two_factor  # noqa: E402
+from chalicelib.api.headers import security_headers  # noqa: E402
+from chalicelib.config import settings  # noqa: E402
+from chalicelib.errors import Forbidden, PayloadTooLarge, TwostepError  # noqa: E402
 
 app = Chalice(app_name="twostep")
 app.register_blueprint(auth.bp, url_prefix="/api")
@@ -65,6 +69,13 @@ def _in_contract_shape(response: Response, path: str) -> Response:
 
 @app.middleware("http")
 def contract(event, get_response):
+    try:
+        return _contract(event, get_response)
+    finally:
+        warmup.served()
+
+
+def _contract(event, get_response):
     cfg = settings()
     if not http.from_our_edge(event):
         response = _errors_for(event.path)(Forbidden("Use the site's own address; the API is not served here."))
