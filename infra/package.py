@@ -10,17 +10,26 @@
    role; its Fn::GetAtt/Fn::Sub resolve to the real ARNs of this stack's tables and keys.
 3. Strip from the zip what the Lambda Python runtime already provides: boto3, botocore and
    the distributions only they need (found from the zip's own dist-info metadata). Chalice
-   cannot exclude a dependency, and PynamoDB pulls botocore in.
+   cannot exclude a dependency, and PynamoDB pulls botocore in. Strip too what only
+   building argon2's C binding needed (cffi's Python half, pycparser).
+4. Ship bytecode beside every module: `/var/task` is read-only on Lambda, so a module
+   without a .pyc is compiled from source on every cold start (Chalice packages none).
+   The .pyc files are unchecked-hash ones (PEP 552): the zip's timestamps cannot be trusted
+   to survive extraction, and a deployed package never changes. Compiled by the interpreter
+   that packaged (Chalice takes the runtime from it, so the versions match; checked).
 
 Prints the zip's size and file count.
 """
 from __future__ import annotations
 
+import compileall
 import json
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -35,6 +44,13 @@ STAGES = ("dev", "prod")
 # limited to these: anything else boto3/botocore alone needed would be a surprise.
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 STRIP_ROOTS = {"boto3", "botocore"}
+# What only building argon2's binding needs: `_argon2_cffi_bindings` is compiled, and at run
+# time it loads nothing of cffi but its C module `_cffi_backend`, which stays.
+BUILD_ONLY = {"cffi": ("_cffi_backend",), "pycparser": ()}
+# No bytecode for what only the rare paths import: phonenumbers (setting up a phone; its
+# metadata is hundreds of modules, 0.6 MB of .pyc zipped, over the size budget) and segno
+# (drawing the QR code when enabling). Those compile once per container, on that path.
+NO_BYTECODE = ("phonenumbers/", "segno/")
 # The Lambda runtime's interpreter, for evaluating environment markers.
 TARGET_ENV = {"python_version": "3.11", "python_full_version": "3.11.0", "sys_platform": "linux",
               "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
@@ -110,23 +126,61 @@ def strippable(zf: zipfile.ZipFile, roots: list[str]) -> dict[str, str]:
     return {dist: dist_infos[dist] for dist in sorted(only_aws_sdk) if dist in dist_infos}
 
 
-def strip_zip(path: Path, roots: list[str]) -> list[str]:
-    """Rewrite the zip without the runtime-provided distributions; return their names."""
+def strip_zip(path: Path, roots: list[str], runtime: str) -> list[str]:
+    """Rewrite the zip without the runtime-provided distributions and with bytecode for
+    every module left; return the names of the distributions stripped."""
     with zipfile.ZipFile(path) as zf:
         dists = strippable(zf, roots)
+        build_only = {dist: info for dist, info in dist_directories(zf).items() if dist in BUILD_ONLY}
         doomed: set[str] = set()
-        for dist_info in dists.values():
+        for dist, dist_info in {**dists, **build_only}.items():
             record = zf.read(f"{dist_info}/RECORD").decode()
-            doomed.update(line.split(",", 1)[0] for line in record.splitlines() if line.strip())
+            spared = BUILD_ONLY.get(dist, ())
+            doomed.update(name for name in (line.split(",", 1)[0] for line in record.splitlines() if line.strip())
+                          if not (spared and name.startswith(spared)))
             doomed.update(n for n in zf.namelist() if n.startswith(f"{dist_info}/"))
+        kept = [info for info in zf.infolist()
+                if info.filename not in doomed and "/__pycache__/" not in f"/{info.filename}"]
+        sources = {info.filename: zf.read(info) for info in kept
+                   if info.filename.endswith(".py") and not info.filename.startswith(NO_BYTECODE)}
+        compiled = bytecode(sources, runtime)
         tmp = path.with_suffix(".tmp")
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
-            for info in zf.infolist():
-                if info.filename in doomed or "/__pycache__/" in f"/{info.filename}":
-                    continue
+            for info in kept:
                 out.writestr(info, zf.read(info), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+            for name, data in sorted(compiled.items()):
+                out.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                             compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     tmp.replace(path)
-    return sorted(dists)
+    return sorted({**dists, **build_only})
+
+
+def dist_directories(zf: zipfile.ZipFile) -> dict[str, str]:
+    """{distribution: its .dist-info directory} for every distribution in the zip."""
+    found = {}
+    for name in zf.namelist():
+        top, _, rest = name.partition("/")
+        if top.endswith(".dist-info") and rest == "METADATA":
+            found[canonical(Parser().parsestr(zf.read(name).decode())["Name"])] = top
+    return found
+
+
+def bytecode(sources: dict[str, bytes], runtime: str) -> dict[str, bytes]:
+    """{zip path of the .pyc: its bytes} for every source that compiles, as the Lambda
+    runtime `runtime` (pythonX.Y) would look for it: unchecked-hash, tracebacks naming
+    /var/task. A file that does not compile (some packages ship templates named .py) gets
+    none, as it would have none on the runtime either."""
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if runtime != here:
+        raise SystemExit(f"the function runs on {runtime} but this is {here}: its bytecode would be ignored")
+    with tempfile.TemporaryDirectory(prefix="twostep-bytecode-") as tmp:
+        root = Path(tmp)
+        for name, data in sources.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        compileall.compile_dir(root, ddir="/var/task", quiet=2, workers=0,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        return {str(pyc.relative_to(root)): pyc.read_bytes() for pyc in root.rglob("__pycache__/*.pyc")}
 
 
 def runtime_requirements() -> list[str]:
@@ -153,10 +207,11 @@ def build(stage: str, root: Path = BUILD) -> Path:
         cwd=REPO, env=env, check=True,
     )
     zip_path = out / "deployment.zip"
-    removed = strip_zip(zip_path, runtime_requirements())
+    runtime = load_yaml(out / "sam.yaml")["Resources"]["APIHandler"]["Properties"]["Runtime"]
+    removed = strip_zip(zip_path, runtime_requirements(), runtime)
     with zipfile.ZipFile(zip_path) as zf:
         count = len(zf.namelist())
-    print(f"stripped (the Lambda runtime provides them): {', '.join(removed)}")
+    print(f"stripped (the Lambda runtime provides them, or only the build needed them): {', '.join(removed)}")
     print(f"{zip_path}: {zip_path.stat().st_size} bytes, {count} files")
     print(f"{out / 'sam.yaml'}: the template to deploy")
     return out

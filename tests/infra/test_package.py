@@ -8,6 +8,7 @@ import sys
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cfnlint.api import lint_file
@@ -17,6 +18,7 @@ from tests.infra.packaging import REPO, packaged, packaged_template
 # Issue 9's budget for the deployment package.
 MAX_ZIP_BYTES = 1_500_000
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+BUILD_ONLY = ("cffi", "pycparser")  # argon2's binding is compiled; only _cffi_backend is loaded
 NEVER_IN_THE_ZIP = ("tests/", "frontend/", "local/", "cli/", "bench/", "infra/", "scripts/",
                     ".chalice/", "build/", "test-artifacts/")
 
@@ -38,15 +40,33 @@ def test_packaged_template_passes_cfn_lint() -> None:
 
 def test_zip_has_no_aws_sdk_tests_or_front_end(zip_names: list[str]) -> None:
     tops = {name.split("/", 1)[0] for name in zip_names}
-    for dist in RUNTIME_PROVIDED:
+    for dist in RUNTIME_PROVIDED + BUILD_ONLY:
         assert dist not in tops and f"{dist}.py" not in tops
         assert not [t for t in tops if re.match(rf"{dist}[-_].*\.dist-info$", t, re.I)], dist
     assert not [n for n in zip_names if n.startswith(NEVER_IN_THE_ZIP)]
     assert not [n for n in zip_names if re.search(r"(^|/)(test_[^/]*|conftest)\.py$", n)]
-    assert not [n for n in zip_names if n.endswith(".pyc") or n.endswith((".html", ".css", ".js"))]
+    assert not [n for n in zip_names if n.endswith((".html", ".css", ".js"))]
     # What the function does need is there, Chalice's runtime included.
     assert {"app.py", "chalice", "chalicelib", "pynamodb", "argon2", "_argon2_cffi_bindings",
             "pyotp", "segno", "phonenumbers"} <= tops
+
+
+def test_every_module_but_the_rare_paths_has_unchecked_bytecode_for_the_runtime(zip_names: list[str]) -> None:
+    # /var/task is read-only on Lambda: a module without bytecode is compiled on every cold start.
+    import importlib.util
+
+    sources = [n for n in zip_names if n.endswith(".py")]
+    expected = {importlib.util.cache_from_source(n): n for n in sources if not n.startswith(("phonenumbers/", "segno/"))}
+    assert {n for n in zip_names if n.endswith(".pyc")} == set(expected)
+    assert {"app.py", "chalicelib/store/models.py", "chalice/app.py", "pynamodb/models.py",
+            "argon2/_password_hasher.py", "pyotp/totp.py"} <= set(expected.values())
+    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
+        for pyc, source in expected.items():
+            data = zf.read(pyc)
+            # PEP 552 header: magic, flags (hash-based, unchecked), the source's hash
+            assert data[:4] == importlib.util.MAGIC_NUMBER, pyc
+            assert int.from_bytes(data[4:8], "little") == 0b01, pyc
+            assert data[8:16] == importlib.util.source_hash(zf.read(source)), pyc
 
 
 def test_zip_size_is_within_budget() -> None:
@@ -117,12 +137,7 @@ def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-def test_stripped_package_serves_a_request_on_the_runtimes_libraries(
-    runtime_python: Path, tmp_path: Path
-) -> None:
-    unpacked = tmp_path / "task"
-    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
-        zf.extractall(unpacked)
+def serve_health(runtime_python: Path, unpacked: Path) -> dict[str, Any]:
     env = {
         "PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "unused", "AWS_SECRET_ACCESS_KEY": "unused",
@@ -136,7 +151,31 @@ def test_stripped_package_serves_a_request_on_the_runtimes_libraries(
     done = subprocess.run([str(runtime_python), "-I", "-c", SERVE_HEALTH, str(unpacked)],
                           cwd=unpacked, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_stripped_package_serves_a_request_on_the_runtimes_libraries(
+    runtime_python: Path, tmp_path: Path
+) -> None:
+    unpacked = tmp_path / "task"
+    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
+        zf.extractall(unpacked)
+    answer = serve_health(runtime_python, unpacked)
     assert answer["status"] == 200 and answer["body"] == {"status": "ok"}
     assert "Strict-Transport-Security" in answer["headers"]
     assert not answer["botocore"].startswith(str(unpacked))  # the runtime's botocore, not ours
+
+
+def test_the_package_runs_from_its_bytecode(runtime_python: Path, tmp_path: Path) -> None:
+    # Every source that has bytecode is replaced by a raise after unpacking: the request is
+    # still served, so nothing with bytecode was compiled (unchecked .pyc ignore their source).
+    unpacked = tmp_path / "task"
+    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
+        zf.extractall(unpacked)
+    replaced = 0
+    for pyc in unpacked.rglob("__pycache__/*.pyc"):
+        source = pyc.parent.parent / (pyc.name.split(".")[0] + ".py")
+        source.write_text("raise ImportError('compiled from source')\n")
+        replaced += 1
+    assert replaced > 50
+    assert serve_health(runtime_python, unpacked)["status"] == 200
