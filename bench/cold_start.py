@@ -33,14 +33,16 @@ NOT_ON_LOGIN = ("boto3", "segno", "phonenumbers")
 
 def child_env(outputs: dict[str, str]) -> dict[str, str]:
     """Lambda's environment as far as the app can tell: a deployed stage, credentials in the
-    environment, no emulator (nothing is sent anyway: the child's AWS is stubbed)."""
+    environment, the function's name (the runtime sets it; chalicelib/warmup.py reads it), no
+    emulator (nothing is sent anyway: the child's AWS is stubbed)."""
     from local.stack import REMOVED_ENV
 
     env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV and not k.startswith(("TWOSTEP_", "AWS_"))}
     env.update(outputs)
     env.update(PYTHONPATH=str(REPO), TWOSTEP_STAGE="dev", AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
-               AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true")
+               AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true",
+               AWS_LAMBDA_FUNCTION_NAME="twostep-bench")
     return env
 
 
@@ -78,6 +80,26 @@ def write_plan(directory: Path, name: str, plan: dict[str, Any], secret: str | N
 
 def _statuses_ok(result: dict[str, Any]) -> bool:
     return all(step.get("status", 200) < 400 for step in result["steps"])
+
+
+def compile_app() -> None:
+    """Bytecode for the app's own modules, as the Lambda package ships it (infra/package.py);
+    the libraries have theirs from pip. With PYTHONDONTWRITEBYTECODE set (this machine sets
+    it) they would otherwise be compiled from source in every child, which no deployed
+    cold start does. Timestamped .pyc files: whatever source is there now is what runs."""
+    import compileall
+
+    compileall.compile_file(REPO / "app.py", quiet=2)
+    compileall.compile_dir(REPO / "chalicelib", quiet=2)
+
+
+def _collector_figure(floors: list[dict], unheld: list[dict]) -> Figure:
+    """What chalicelib/warmup.py buys: the same cold start with the collector running
+    throughout (as off Lambda)."""
+    app_ms, floor_ms = median([r["process_wall"] for r in unheld]) * 1000, median([r["process_wall"] for r in floors]) * 1000
+    return Figure(GROUP, "cold start, wall, collector not held (as off Lambda; for comparison)",
+                  f"{app_ms:.0f} ms vs floor {floor_ms:.0f} ms = {app_ms / floor_ms:.2f}x",
+                  data={"app_ms": app_ms, "floor_ms": floor_ms, "ratio": app_ms / floor_ms, "runs": len(unheld)})
 
 
 def _cold_figures(floors: list[dict], apps: list[dict]) -> list[Figure]:
@@ -133,15 +155,18 @@ def _sent_sms(steps: list[dict], step: dict) -> bool:
 
 def measure(replay: dict[str, Any]) -> list[Figure]:
     env = child_env(replay["env"])
+    unheld_env = {k: v for k, v in env.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
     scenarios, secrets = replay["scenarios"], replay["totp_secrets"]
+    compile_app()
     with tempfile.TemporaryDirectory(prefix="twostep-bench-") as tmp:
         directory = Path(tmp)
-        floors, apps = [], []
+        floors, apps, unheld = [], [], []
         for _ in range(RUNS):
             floors.append(run_child(["floor"], env))
             plan = write_plan(directory, "account", scenarios["account"], None)
             apps.append(run_child(["app", str(plan)], env))
-        figures = _cold_figures(floors, apps)
+            unheld.append(run_child(["app", str(plan)], unheld_env))
+        figures = _cold_figures(floors, apps) + [_collector_figure(floors, unheld)]
         figures.extend(_module_figures("account", apps[-1]))
         for name in LOGIN_SCENARIOS:
             plan = write_plan(directory, name, scenarios[name], secrets.get(name))
