@@ -132,7 +132,16 @@ def _clients():
     import gc
 
     base = sys.modules["botocore.client"].BaseClient
-    return sorted({o.meta.service_model.service_name for o in gc.get_objects() if isinstance(o, base)})
+    # gc.get_objects() leaves out the permanent generation, where chalicelib/warmup.py moves
+    # the warm-up (its clients included): bring it back for the census, then freeze again.
+    frozen = gc.get_freeze_count()
+    if frozen:
+        gc.unfreeze()
+    try:
+        return sorted({o.meta.service_model.service_name for o in gc.get_objects() if isinstance(o, base)})
+    finally:
+        if frozen:
+            gc.freeze()
 
 
 def main():

@@ -133,6 +133,8 @@ def _module_figures(name: str, result: dict[str, Any]) -> list[Figure]:
                                   "clients": s.get("clients"), "ms": s["seconds"] * 1000} for s in steps],
                        "unplanned_writes": result["unplanned"]})
     check(fig, _statuses_ok(result), f"the replay did not succeed: statuses {[s.get('status') for s in steps[1:]]}")
+    # every path reads DynamoDB: a census that cannot see that client cannot see an SNS one
+    check(fig, "dynamodb" in steps[-1]["clients"], "the census found no DynamoDB client, so it cannot vouch for SNS")
     if result["unplanned"]:
         fig.value += f"; writes not in the capture, answered empty: {result['unplanned']}"
     if name in LOGIN_SCENARIOS:
