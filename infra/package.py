@@ -96,17 +96,19 @@ def canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def strippable(zf: zipfile.ZipFile, roots: list[str]) -> dict[str, str]:
-    """{distribution: its .dist-info directory} for what only boto3/botocore need."""
-    dist_infos: dict[str, str] = {}
-    requires: dict[str, list[str]] = {}
+def dist_directories(zf: zipfile.ZipFile) -> dict[str, str]:
+    """{distribution: its .dist-info directory} for every distribution in the zip."""
+    found = {}
     for name in zf.namelist():
         top, _, rest = name.partition("/")
         if top.endswith(".dist-info") and rest == "METADATA":
-            meta = zf.read(name).decode()
-            dist = canonical(Parser().parsestr(meta)["Name"])
-            dist_infos[dist] = top
-            requires[dist] = requirement_names(meta)
+            found[canonical(Parser().parsestr(zf.read(name).decode())["Name"])] = top
+    return found
+
+
+def strippable(zf: zipfile.ZipFile, roots: list[str], dist_infos: dict[str, str]) -> dict[str, str]:
+    """{distribution: its .dist-info directory} for what only boto3/botocore need."""
+    requires = {dist: requirement_names(zf.read(f"{top}/METADATA").decode()) for dist, top in dist_infos.items()}
 
     def closure(start: set[str], avoid: set[str]) -> set[str]:
         seen, todo = set(), [d for d in start if d not in avoid]
@@ -130,8 +132,9 @@ def strip_zip(path: Path, roots: list[str], runtime: str) -> list[str]:
     """Rewrite the zip without the runtime-provided distributions and with bytecode for
     every module left; return the names of the distributions stripped."""
     with zipfile.ZipFile(path) as zf:
-        dists = strippable(zf, roots)
-        build_only = {dist: info for dist, info in dist_directories(zf).items() if dist in BUILD_ONLY}
+        dist_infos = dist_directories(zf)
+        dists = strippable(zf, roots, dist_infos)
+        build_only = {dist: info for dist, info in dist_infos.items() if dist in BUILD_ONLY}
         doomed: set[str] = set()
         for dist, dist_info in {**dists, **build_only}.items():
             record = zf.read(f"{dist_info}/RECORD").decode()
@@ -153,16 +156,6 @@ def strip_zip(path: Path, roots: list[str], runtime: str) -> list[str]:
                              compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     tmp.replace(path)
     return sorted({**dists, **build_only})
-
-
-def dist_directories(zf: zipfile.ZipFile) -> dict[str, str]:
-    """{distribution: its .dist-info directory} for every distribution in the zip."""
-    found = {}
-    for name in zf.namelist():
-        top, _, rest = name.partition("/")
-        if top.endswith(".dist-info") and rest == "METADATA":
-            found[canonical(Parser().parsestr(zf.read(name).decode())["Name"])] = top
-    return found
 
 
 def bytecode(sources: dict[str, bytes], runtime: str) -> dict[str, bytes]:
