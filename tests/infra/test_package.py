@@ -137,6 +137,14 @@ def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
+def unpack(tmp_path: Path) -> Path:
+    """The prod zip extracted as Lambda extracts it into /var/task."""
+    unpacked = tmp_path / "task"
+    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
+        zf.extractall(unpacked)
+    return unpacked
+
+
 def serve_health(runtime_python: Path, unpacked: Path) -> dict[str, Any]:
     env = {
         "PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
@@ -157,9 +165,7 @@ def serve_health(runtime_python: Path, unpacked: Path) -> dict[str, Any]:
 def test_stripped_package_serves_a_request_on_the_runtimes_libraries(
     runtime_python: Path, tmp_path: Path
 ) -> None:
-    unpacked = tmp_path / "task"
-    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
-        zf.extractall(unpacked)
+    unpacked = unpack(tmp_path)
     answer = serve_health(runtime_python, unpacked)
     assert answer["status"] == 200 and answer["body"] == {"status": "ok"}
     assert "Strict-Transport-Security" in answer["headers"]
@@ -169,9 +175,7 @@ def test_stripped_package_serves_a_request_on_the_runtimes_libraries(
 def test_the_package_runs_from_its_bytecode(runtime_python: Path, tmp_path: Path) -> None:
     # Every source that has bytecode is replaced by a raise after unpacking: the request is
     # still served, so nothing with bytecode was compiled (unchecked .pyc ignore their source).
-    unpacked = tmp_path / "task"
-    with zipfile.ZipFile(packaged("prod") / "deployment.zip") as zf:
-        zf.extractall(unpacked)
+    unpacked = unpack(tmp_path)
     replaced = 0
     for pyc in unpacked.rglob("__pycache__/*.pyc"):
         source = pyc.parent.parent / (pyc.name.split(".")[0] + ".py")
