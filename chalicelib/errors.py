@@ -107,6 +107,13 @@ class InternalError(TwostepError):
     message = "Something went wrong on our side."
 
 
+class TwoFactorLocked(TwostepError):
+    status = 403
+    code = "two_factor_locked"
+    message = ("Too many wrong codes: the authenticator app and SMS codes are locked for this "
+               "account. Log in with a recovery code to unlock them.")
+
+
 class RateLimited(TwostepError):
     status = 429
     code = "rate_limited"
@@ -118,3 +125,16 @@ class RateLimited(TwostepError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailable(TwostepError):
+    """A service behind the API (DynamoDB, KMS, SNS, SES) throttled, timed out or could not
+    be reached: nothing was changed, and the request may simply be sent again."""
+
+    status = 503
+    code = "unavailable"
+    message = "twostep cannot reach one of its services just now. Nothing was changed; try again in a moment."
+    RETRY_AFTER = 2
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.RETRY_AFTER)}

@@ -1,19 +1,30 @@
-"""Failure counters with exponential backoff, shared by passwords and second factors.
+"""Failure counters with exponential backoff, and send caps: claimed before the check.
 
-A counter is one item in the ephemeral table. Failures are counted with an atomic ADD, so
-concurrent failures are all counted. The wait is derived from the count and the time of the
-last failure: after `free` consecutive failures each further attempt waits 1 s, doubling per
-failure up to `max_delay`. Any attempt during the wait, right or wrong, gets 429.
+A counter is a pair of attributes on an item (failures so far, time of the last claim): the
+password counter of an email address, the second-factor and the password re-entry counters
+of an account, the phone setup code's. An attempt first *claims* its place with one
+conditional UpdateItem that counts it as a failure in advance and returns the item; only
+then is the password or code examined. A success resets the counter (in the same write as
+the success itself), a failure is already counted, and an attempt that never reached its
+check (a fault of a service behind us) gives its place back.
+
+So N attempts fired at once are examined no more often than the same N one after another:
+the condition on the claim is the backoff itself, "fewer than `free` failures, or the wait
+for this many failures is over", written out for every count at which the wait changes
+(it doubles up to `max_delay`, so a dozen terms). DynamoDB applies the claims one at a
+time, and each sees the ones before it.
+
+Send caps ("at most N per window", "at least G seconds apart") are claimed the same way,
+all of them in one transaction, before anything is sent.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from pynamodb.exceptions import DoesNotExist
+from typing import Any
 
 from chalicelib import clock
 from chalicelib.errors import RateLimited
-from chalicelib.store.models import EphemeralModel, ttl
+from chalicelib.store.models import EphemeralModel, Refused, commit, conditional_update, ttl
 
 
 @dataclass(frozen=True)
@@ -27,75 +38,112 @@ class Backoff:
             return 0.0
         return float(min(2 ** (failures - self.free), self.max_delay))
 
+    def wait(self, failures: int, last_at: float, now: float) -> float:
+        """Seconds until one more attempt may be examined (0 or less: now)."""
+        if failures < self.free:
+            return 0.0
+        return last_at + self.delay(failures) - now
+
+    def allows(self, failures: Any, last_at: Any, now: float) -> Any:
+        """The condition under which one more attempt may be examined at `now`, over the
+        item's `failures` and `last_at` attributes: one term per count whose wait differs."""
+        condition = failures.does_not_exist() | (failures < self.free)
+        count = self.free
+        while self.delay(count) < self.max_delay:
+            condition = condition | ((failures == count) & (last_at <= now - self.delay(count)))
+            count += 1
+        return condition | ((failures >= count) & (last_at <= now - self.max_delay))
+
 
 PASSWORD = Backoff(free=5)
-# One counter per account across every second-factor method. It is kept for a year, so the
-# lock at LOCK_AT outlives any pause; a successful login resets it.
+# One counter per account across every second-factor method, on the user item; a successful
+# second factor resets it.
 SECOND_FACTOR = Backoff(free=3, keep_seconds=365 * 24 * 3600)
 LOCK_AT = 100
 
 
-@dataclass(frozen=True)
+@dataclass
+class Counted:
+    """A claimed attempt: the item as the claim left it and the failures counted so far,
+    this attempt included."""
+
+    item: Any
+    failures: int
+
+
 class Counter:
-    failures: int = 0
-    last_failure_at: float = 0.0
+    """One failure counter: the item it lives on, the names of its two attributes, its curve.
 
-    def wait(self, policy: Backoff, now: float) -> float:
-        if not self.failures:
+    `claim()` is the only way an attempt reaches its check. `extra` adds to the claim's
+    condition (the lock at 100, two-factor still on): when the claim is refused, the caller
+    is handed the item as it was, to tell the backoff from its own conditions."""
+
+    def __init__(self, item: Any, failures: Any, last_at: Any, policy: Backoff, *, expires: Any = None) -> None:
+        self.item = item
+        self.failures = failures
+        self.last_at = last_at
+        self.policy = policy
+        self.expires = expires  # the item's TTL attribute, for counters on short-lived items
+
+    def claim(self, extra: Any = None) -> Counted:
+        now = clock.now()
+        condition = self.policy.allows(self.failures, self.last_at, now)
+        if extra is not None:
+            condition = condition & extra
+        actions = [self.failures.add(1), self.last_at.set(now)]
+        if self.expires is not None:
+            actions.append(self.expires.set(ttl(now + self.policy.keep_seconds)))
+        try:
+            item = conditional_update(self.item, actions, condition)
+        except Refused as refused:
+            raise CounterRefused(self, refused.item, now) from None
+        return Counted(item, int(getattr(item, self.failures.attr_name) or 0))
+
+    def reset_actions(self) -> list:
+        """For the success's own write: the consecutive failures start again from zero."""
+        return [self.failures.remove(), self.last_at.remove()]
+
+    def release(self) -> None:
+        """Give back a claim whose attempt was never examined (best effort: if this write
+        fails too, the attempt stays counted, which only errs on the side of caution)."""
+        try:
+            conditional_update(self.item, [self.failures.add(-1)], self.failures >= 1)
+        except Exception:  # noqa: BLE001 - the original fault is what the caller reports
+            pass
+
+    def wait(self, item: Any, now: float) -> float:
+        if item is None:
             return 0.0
-        return self.last_failure_at + policy.delay(self.failures) - now
+        failures = int(getattr(item, self.failures.attr_name) or 0)
+        last_at = float(getattr(item, self.last_at.attr_name) or 0.0)
+        return self.policy.wait(failures, last_at, now)
 
 
-def read(pk: str) -> Counter:
-    try:
-        return counter_of(EphemeralModel.get(pk, consistent_read=True))
-    except DoesNotExist:
-        return Counter()
+class CounterRefused(Exception):
+    """The claim's condition failed: `item` is the item as it was (None if missing)."""
+
+    def __init__(self, counter: Counter, item: Any, now: float) -> None:
+        super().__init__("claim refused")
+        self.counter = counter
+        self.item = item
+        self.now = now
+
+    @property
+    def failures(self) -> int:
+        return 0 if self.item is None else int(getattr(self.item, self.counter.failures.attr_name) or 0)
+
+    @property
+    def wait(self) -> float:
+        return self.counter.wait(self.item, self.now)
+
+    def rate_limited(self, message: str | None = None) -> RateLimited:
+        return RateLimited(max(1.0, self.wait), message)
 
 
-def counter_of(item: EphemeralModel | None) -> Counter:
-    """The counter an item holds (an expired one counts as none: TTL deletion is lazy)."""
-    if item is None or (item.expires_at is not None and item.expires_at.timestamp() <= clock.now()):
-        return Counter()
-    return Counter(int(item.failures or 0), float(item.last_failure_at or 0.0))
-
-
-def check(counter: Counter, policy: Backoff) -> None:
-    wait = counter.wait(policy, clock.now())
-    if wait > 0:
-        raise RateLimited(wait)
-
-
-def _failure_actions(policy: Backoff) -> list:
-    now = clock.now()
-    return [
-        EphemeralModel.failures.add(1),
-        EphemeralModel.last_failure_at.set(now),
-        EphemeralModel.expires_at.set(ttl(now + policy.keep_seconds)),
-    ]
-
-
-def record_failure(pk: str, policy: Backoff) -> int:
-    item = EphemeralModel(pk)
-    item.update(actions=_failure_actions(policy))
-    return int(item.failures)
-
-
-def failure_op(pk: str, policy: Backoff):
-    """The same count as a write inside a caller's transaction (atomic ADD all the same)."""
-    return lambda tx: tx.update(EphemeralModel(pk), actions=_failure_actions(policy))
-
-
-def reset(pk: str, counter: Counter) -> None:
-    if counter.failures:
-        EphemeralModel(pk).delete()
-
-
-def reset_op(pk: str, counter: Counter):
-    """The same reset as a write inside a caller's transaction (None when nothing to reset)."""
-    if not counter.failures:
-        return None
-    return lambda tx: tx.delete(EphemeralModel(pk))
+def ephemeral_counter(pk: str, policy: Backoff) -> Counter:
+    """A counter on an item of its own in the ephemeral table (kept `keep_seconds`)."""
+    return Counter(EphemeralModel(pk), EphemeralModel.failures, EphemeralModel.last_failure_at, policy,
+                   expires=EphemeralModel.expires_at)
 
 
 # --- send caps: "at most N per window" and "at least G seconds apart" ---------------------
@@ -136,6 +184,8 @@ class Cap:
     def retry_after(self, now: float) -> float:
         if self.gap is None:
             return (int(now // self.window) + 1) * self.window - now
+        from pynamodb.exceptions import DoesNotExist
+
         try:
             last = EphemeralModel.get(self.pk(now), consistent_read=True).last_failure_at or now
         except DoesNotExist:
@@ -143,19 +193,16 @@ class Cap:
         return max(1.0, last + self.gap - now)
 
 
-def claim(caps: list[Cap], message: str | None = None) -> None:
-    """Claim one use under every cap at once, or none: RateLimited names the wait."""
-    from pynamodb.exceptions import TransactWriteError
-
-    from chalicelib.store.models import commit
+def claim(caps: list[Cap], message: str | None = None, writes: list | None = None) -> None:
+    """Claim one use under every cap at once (with `writes`, in the same transaction), or
+    none: RateLimited names the wait."""
+    from chalicelib.store.models import CommitRefused
 
     now = clock.now()
     try:
-        commit([cap.op(now) for cap in caps])
-    except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        failed = [cap for cap, reason in zip(caps, reasons)
-                  if reason is not None and reason.code == "ConditionalCheckFailed"]
+        commit([cap.op(now) for cap in caps] + list(writes or []))
+    except CommitRefused as refused:
+        failed = [cap for index, cap in enumerate(caps) if index in refused.failed]
         if not failed:
             raise
         raise RateLimited(max(cap.retry_after(now) for cap in failed), message) from None

@@ -12,6 +12,7 @@ code too.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -40,10 +41,6 @@ def ttl(ts: float) -> datetime:
     return datetime.fromtimestamp(int(ts), tz=timezone.utc)
 
 
-def epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
 class TTLAttribute(_TTLAttribute):
     """A TTL attribute that is optional: long-lived items (API keys) carry none."""
 
@@ -56,9 +53,6 @@ class _Meta:
     table_name: str | None = None
     region = "us-east-1"
     host: str | None = None
-    max_retry_attempts = 3
-    connect_timeout_seconds = 2
-    read_timeout_seconds = 5
 
 
 class UserModel(Model):
@@ -83,8 +77,17 @@ class UserModel(Model):
     # last one"), the verified phone's hint, and the one second-factor failure counter.
     authenticator_ids = UnicodeSetAttribute(null=True)
     phone_hint = UnicodeAttribute(null=True)
+    # The verified phone's identity: a login code texted to it is bound to it, so that
+    # removing or replacing the phone kills every code sent to the old one.
+    phone_id = UnicodeAttribute(null=True)
     second_factor_failures = NumberAttribute(null=True)
     second_factor_failed_at = NumberAttribute(null=True)
+    # The owner's own counter for a password re-entered for a sensitive action, apart from
+    # the per-email login counter that anyone can push.
+    reentry_failures = NumberAttribute(null=True)
+    reentry_failed_at = NumberAttribute(null=True)
+    # Which KMS encryption context the API key's ciphertext was made with (aws.CONTEXTS).
+    api_key_context = NumberAttribute(null=True)
 
 
 class UserIndex(GlobalSecondaryIndex["SessionModel"]):
@@ -145,6 +148,7 @@ class EphemeralModel(Model):
     used_at = NumberAttribute(null=True)
     sms_code_hash = UnicodeAttribute(null=True)
     sms_sent_at = NumberAttribute(null=True)
+    sms_phone_id = UnicodeAttribute(null=True)  # the phone the code went to (UserModel.phone_id)
 
 
 class EventModel(Model):
@@ -182,6 +186,8 @@ class FactorModel(Model):
     pending_id = UnicodeAttribute(null=True)  # what the person must quote to confirm a pending item
     code_hash = UnicodeAttribute(null=True)  # a pending phone's setup code, hashed with pending_id
     secret_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    secret_context = NumberAttribute(null=True)  # the ciphertext's KMS encryption context (aws.CONTEXTS)
+    region = UnicodeAttribute(null=True)  # a phone's ISO 3166 country, for the SMS allow-list
     last_step = NumberAttribute(null=True)
     created_at = NumberAttribute()
     last_used_at = NumberAttribute(null=True)
@@ -259,21 +265,118 @@ def get_many(keys: list) -> list:
     return found
 
 
+class CommitRefused(Exception):
+    """A transaction was cancelled because conditions failed: `failed` holds the indexes
+    (in the order the writes were added) whose condition was not met. Cancellations for
+    any other reason (throttling, a conflicting transaction) are a fault of the service,
+    not an answer: they surface as ServiceUnavailable."""
+
+    def __init__(self, failed: set[int]) -> None:
+        super().__init__(f"conditions failed at {sorted(failed)}")
+        self.failed = failed
+
+
+class _Recording:
+    """A TransactWrite that remembers which of the caller's writes added each operation.
+    PynamoDB sends condition checks, deletes, puts and updates in that order, whatever
+    order they were added in, and DynamoDB's cancellation reasons follow the order sent."""
+
+    KINDS = ("condition_check", "delete", "save", "update")
+
+    def __init__(self, tx: Any) -> None:
+        self._tx = tx
+        self.current = 0
+        self.added: dict[str, list[int]] = {kind: [] for kind in self.KINDS}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._tx, name)
+        if name not in self.KINDS:
+            return method
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            self.added[name].append(self.current)
+            return method(*args, **kwargs)
+
+        return recorded
+
+    def writer_of(self) -> list[int]:
+        """For each operation in the order sent, the index of the write that added it."""
+        return [index for kind in self.KINDS for index in self.added[kind]]
+
+
 def commit(writes: list) -> None:
     """Apply `writes` (each a function adding its write to a pynamodb TransactWrite) in one
-    TransactWriteItems: all of them or none."""
+    TransactWriteItems: all of them or none. CommitRefused names (by their index in
+    `writes`) the writes whose condition failed."""
+    from pynamodb.exceptions import TransactWriteError
     from pynamodb.transactions import TransactWrite
 
-    with TransactWrite(connection=connection()) as tx:
-        for write in writes:
-            write(tx)
+    from chalicelib.errors import ServiceUnavailable
+
+    recording: _Recording | None = None
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            recording = _Recording(tx)
+            for index, write in enumerate(writes):
+                recording.current = index
+                write(recording)
+    except TransactWriteError as exc:
+        reasons = list(exc.cancellation_reasons or [])
+        writer = recording.writer_of() if recording is not None else []
+        failed = {writer[i] for i, reason in enumerate(reasons)
+                  if reason is not None and reason.code == "ConditionalCheckFailed" and i < len(writer)}
+        if failed:
+            raise CommitRefused(failed) from None
+        codes = {reason.code for reason in reasons if reason is not None}
+        if codes & _NOT_NOW or aws.unavailable(exc):
+            raise ServiceUnavailable() from exc
+        raise
+
+
+# Cancellation reasons that mean "not now": another transaction on the same item, or
+# throttling. Nothing was written; the request may be sent again.
+_NOT_NOW = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
+                      "RequestLimitExceeded"})
+
+
+class Refused(Exception):
+    """A conditional update's condition failed; `item` is the item as it was (None if it
+    did not exist)."""
+
+    def __init__(self, item: Model | None) -> None:
+        super().__init__("condition failed")
+        self.item = item
+
+
+def conditional_update(item: Model, actions: list, condition) -> Model:
+    """One UpdateItem that is also the read: the item as the update left it, or Refused
+    carrying the item as it was (DynamoDB's ReturnValuesOnConditionCheckFailure), so a
+    claim costs one call whichever way it goes."""
+    from botocore.exceptions import ClientError
+    from pynamodb.constants import ALL_NEW, ALL_OLD, ATTRIBUTES, KEY, UPDATE_ITEM
+
+    table = item._get_connection()
+    hash_key, range_key = item._get_hash_range_key_serialized_values()
+    kwargs = table.connection.get_operation_kwargs(
+        table.table_name, hash_key, range_key=range_key, key=KEY, actions=actions, condition=condition,
+        return_values=ALL_NEW, return_values_on_condition_failure=ALL_OLD)
+    try:
+        data = table.connection.dispatch(UPDATE_ITEM, kwargs)
+    except ClientError as exc:
+        original = exc.__cause__ if isinstance(exc.__cause__, ClientError) else exc
+        if original.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        old = original.response.get("Item")
+        raise Refused(type(item).from_raw_data(old) if old else None) from None
+    return type(item).from_raw_data(data[ATTRIBUTES])
 
 
 _connections: dict[tuple[str, str | None], Connection] = {}
 
 
 def connection() -> Connection:
-    """The connection TransactWrite/TransactGet use, bound like the models."""
+    """The connection TransactWrite/TransactGet use, bound like the models, on the one
+    DynamoDB client of the container (aws.client: its bounded retries and timeouts)."""
     cfg = settings()
     key = (cfg.region, cfg.aws_endpoint)
     conn = _connections.get(key)
@@ -282,13 +385,10 @@ def connection() -> Connection:
         conn = Connection(
             region=cfg.region,
             host=cfg.aws_endpoint,
-            max_retry_attempts=3,
-            connect_timeout_seconds=2,
-            read_timeout_seconds=5,
             aws_access_key_id=creds,
             aws_secret_access_key=creds,
             aws_session_token=creds,
         )
+        conn._client = aws.client("dynamodb")
         _connections[key] = conn
     return conn
-

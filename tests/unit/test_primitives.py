@@ -52,3 +52,17 @@ def test_password_backoff_curve():
 def test_second_factor_style_backoff():
     policy = Backoff(free=3)
     assert [policy.delay(n) for n in (2, 3, 4, 5)] == [0, 1, 2, 4]
+
+
+@pytest.mark.parametrize("ip, network", [
+    ("203.0.113.9", "203.0.113.9"),
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.9", "203.0.113.9"),   # an IPv4 client seen through a dual stack
+    (None, "unknown"),
+    ("not an address", "not an address"),
+])
+def test_per_address_caps_count_ipv6_by_its_64(ip, network):
+    from chalicelib.context import Client
+
+    assert Client(ip=ip).network == network
