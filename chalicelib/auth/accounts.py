@@ -3,40 +3,54 @@ from __future__ import annotations
 
 import secrets
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import aws, clock, throttle
 from chalicelib.auth import emails, passwords, sessions
 from chalicelib.config import settings
 from chalicelib.context import Client
-from chalicelib.errors import Conflict, PasswordIncorrect
+from chalicelib.errors import Conflict, PasswordIncorrect, Unauthenticated
 from chalicelib.store import events
-from chalicelib.store.models import SessionModel, UserModel, connection
+from chalicelib.store.models import CommitRefused, SessionModel, UserModel, commit, get_many
 
 
 def password_counter_key(email: str) -> str:
     return f"pw#{email}"
 
 
+def lookup_keys(raw_email: str) -> list[str]:
+    """Where an account for this address may be stored: its key, then the keys it may have
+    had before domains went through UTS #46 (emails.legacy_keys), which exist only for
+    domains that are not plain ASCII, so an ASCII address costs one read as before."""
+    return [emails.normalise(raw_email), *emails.legacy_keys(raw_email)]
+
+
+def find_by_keys(keys: list[str]) -> UserModel | None:
+    """The account under the first of `keys` that has one: one strongly consistent read."""
+    if len(keys) == 1:
+        try:
+            return UserModel.get(keys[0], consistent_read=True)
+        except DoesNotExist:
+            return None
+    return next((user for user in get_many([(UserModel, key, None) for key in keys]) if user is not None), None)
+
+
 def find(email: str) -> UserModel | None:
-    try:
-        return UserModel.get(email, consistent_read=True)
-    except DoesNotExist:
-        return None
+    """The account stored under exactly this key."""
+    return find_by_keys([email])
 
 
-def _claim_signup_slot(ip: str | None) -> None:
-    """At most N signups an hour from one address, so 409s cannot sweep addresses."""
-    cap = throttle.Cap("signup-ip", ip or "unknown", limit=settings().signup_per_ip_per_hour, window=3600)
-    throttle.claim([cap], "Too many signups from this network. Try again later.")
+def _signup_cap(client: Client) -> throttle.Cap:
+    """At most N signups an hour from one network, so 409s cannot sweep addresses."""
+    return throttle.Cap("signup-ip", client.network, limit=settings().signup_per_ip_per_hour, window=3600)
 
 
 def signup(raw_email: str, password: str, client: Client) -> tuple[UserModel, str]:
     """Create the account, its API key and a first browser session; return (user, cookie)."""
-    email = emails.normalise(raw_email)
+    keys = lookup_keys(raw_email)
+    email = keys[0]
     passwords.check_policy(password, email)
-    _claim_signup_slot(client.ip)
+    throttle.claim([_signup_cap(client)], "Too many signups from this network. Try again later.")
     user = UserModel(
         email,
         user_id=secrets.token_hex(16),
@@ -46,35 +60,73 @@ def signup(raw_email: str, password: str, client: Client) -> tuple[UserModel, st
     )
     key_item, _, user.api_key_ciphertext = _new_api_key(user, client)
     user.api_key_id = key_item.id
+    user.api_key_context = aws.CONTEXT
     browser_item, cookie = sessions.build(user, sessions.BROWSER, client)
+    writes = [
+        lambda tx: tx.save(user, condition=UserModel.email.does_not_exist()),
+        *(lambda tx, key=key: tx.condition_check(UserModel, key, condition=UserModel.email.does_not_exist())
+          for key in keys[1:]),  # an account stored under the address's older key takes it too
+        lambda tx: tx.save(key_item, condition=SessionModel.id.does_not_exist()),
+        lambda tx: tx.save(browser_item, condition=SessionModel.id.does_not_exist()),
+        lambda tx: tx.save(events.build(user.user_id, "signup", client)),
+    ]
     try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.save(user, condition=UserModel.email.does_not_exist())
-            tx.save(key_item, condition=SessionModel.id.does_not_exist())
-            tx.save(browser_item, condition=SessionModel.id.does_not_exist())
-    except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+        commit(writes)
+    except CommitRefused as refused:
+        if refused.failed & set(range(len(keys))):
             raise Conflict("An account with this email already exists.") from None
         raise
-    events.record(user.user_id, "signup", client)
     return user, cookie
 
 
-def require_password(user: UserModel, password: str, client: Client, action: str) -> None:
-    """The password again before a sensitive action; failures share the login counter."""
-    key = password_counter_key(user.email)
-    counter = throttle.read(key)
-    throttle.check(counter, throttle.PASSWORD)
-    if not passwords.verify(user.password_hash, password):
-        throttle.record_failure(key, throttle.PASSWORD)
-        events.record(user.user_id, "password_failed", client, {"action": action})
+def reentry_counter(user: UserModel) -> throttle.Counter:
+    """The owner's own counter for a password re-entered for a sensitive action: strangers
+    failing at the login form (the per-email counter) never stop the owner."""
+    return throttle.Counter(UserModel(user.email), UserModel.reentry_failures, UserModel.reentry_failed_at,
+                            throttle.PASSWORD)
+
+
+def require_password(user: UserModel, password: str, client: Client, action: str) -> UserModel:
+    """The password again before a sensitive action, claimed on the account's re-entry
+    counter before it is checked; returns the user as the claim read it."""
+    counter = reentry_counter(user)
+    try:
+        counted = counter.claim(UserModel.user_id == user.user_id)
+    except throttle.CounterRefused as refused:
+        if refused.item is None or refused.item.user_id != user.user_id:
+            raise Unauthenticated() from None
+        raise refused.rate_limited() from None
+    current = counted.item
+    if not passwords.verify(current.password_hash, password):
+        events.record(user.user_id, "password_failed", client,
+                      {"action": action, "consecutive_failures": counted.failures})
         raise PasswordIncorrect()
-    throttle.reset(key, counter)
+    try:
+        current.update(actions=counter.reset_actions(), condition=UserModel.user_id == user.user_id)
+    except Exception as exc:
+        if aws.unavailable(exc):
+            counter.release()  # a right password: not a failure, though its reset could not be written
+        raise
+    return current
 
 
 def api_key(user: UserModel) -> str:
-    return aws.decrypt(user.api_key_ciphertext, user.user_id).decode()
+    """The account's API key in clear, for this request only. A ciphertext made with an
+    older encryption context is rewritten with the current one here (outside the login
+    budgets: it happens once per account)."""
+    key = aws.decrypt(user.api_key_ciphertext, user.user_id, "api_key", user.api_key_context).decode()
+    if not aws.current(user.api_key_context):
+        from pynamodb.exceptions import UpdateError
+
+        ciphertext = aws.encrypt(key.encode(), user.user_id, "api_key")
+        try:
+            user.update(actions=[UserModel.api_key_ciphertext.set(ciphertext), UserModel.api_key_context.set(aws.CONTEXT)],
+                        condition=UserModel.api_key_id == user.api_key_id)
+        except UpdateError as exc:
+            if aws.unavailable(exc):
+                raise
+            # the key was regenerated meanwhile: its new ciphertext is already current
+    return key
 
 
 def reveal_api_key(user: UserModel, password: str, client: Client) -> str:
@@ -90,7 +142,7 @@ def _new_api_key(user: UserModel, client: Client, epoch: int | None = None) -> t
     key_item, key = sessions.build(user, sessions.API_KEY, client, description="API key")
     if epoch is not None:
         key_item.epoch = epoch
-    return key_item, key, aws.encrypt(key.encode(), user.user_id)
+    return key_item, key, aws.encrypt(key.encode(), user.user_id, "api_key")
 
 
 def api_key_rotation(user: UserModel, client: Client, epoch: int | None = None) -> tuple[list, list, str]:
@@ -101,7 +153,8 @@ def api_key_rotation(user: UserModel, client: Client, epoch: int | None = None) 
     commit as the new one is born."""
     key_item, new_key, ciphertext = _new_api_key(user, client, epoch)
     old_id = user.api_key_id
-    user_actions = [UserModel.api_key_id.set(key_item.id), UserModel.api_key_ciphertext.set(ciphertext)]
+    user_actions = [UserModel.api_key_id.set(key_item.id), UserModel.api_key_ciphertext.set(ciphertext),
+                    UserModel.api_key_context.set(aws.CONTEXT)]
     ops = [
         lambda tx: tx.save(key_item, condition=SessionModel.id.does_not_exist()),
         lambda tx: tx.update(SessionModel(old_id), actions=sessions.revoke_actions(),
@@ -114,11 +167,11 @@ def regenerate_api_key(user: UserModel, password: str, client: Client) -> str:
     require_password(user, password, client, "api_key_regenerated")
     user_actions, ops, new_key = api_key_rotation(user, client)
     try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.update(user, actions=user_actions, condition=UserModel.api_key_id == user.api_key_id)
-            for op in ops:
-                op(tx)
-    except TransactWriteError:
+        commit([
+            lambda tx: tx.update(user, actions=user_actions, condition=UserModel.api_key_id == user.api_key_id),
+            *ops,
+            lambda tx: tx.save(events.build(user.user_id, "api_key_regenerated", client)),
+        ])
+    except CommitRefused:
         raise Conflict("The API key changed meanwhile. Try again.") from None
-    events.record(user.user_id, "api_key_regenerated", client)
     return new_key

@@ -54,19 +54,30 @@ def create(raw_email: str, password: str, code: str | None, client: Client, *,
     user, reset = login.check_password(raw_email, password, client)
     item, token = sessions.build(user, sessions.AUTHORIZATION, client, description=description, lifetime=lifetime)
     detail = {"client": EVENT_CLIENT, "authorization": item.id}
-    writes = [lambda tx: tx.save(item, condition=SessionModel.id.does_not_exist())]
-    if reset is not None:
-        writes.append(reset)
-    if user.two_factor_enabled_at is None:
-        writes.append(lambda tx: tx.save(events.build(user.user_id, "login", client, detail)))
-        commit(writes)
-    elif not code:
-        if reset is not None:  # the password was right: its failures are behind us
-            commit([reset])
-        raise TwoFactorRequired()
-    else:
-        second_factor.verify_code(user, code, client, lambda: writes, detail)
+    save = lambda tx: tx.save(item, condition=SessionModel.id.does_not_exist())  # noqa: E731
+    try:
+        if user.two_factor_enabled_at is None:
+            commit([save, reset, lambda tx: tx.save(events.build(user.user_id, "login", client, detail))])
+        elif not code:
+            commit([reset])  # the password was right: its failures are behind us
+            raise TwoFactorRequired()
+        else:
+            try:
+                second_factor.verify_code(user, code, client, lambda current: [save, reset], detail)
+            except TwostepError:
+                _forget_password_failures(reset)  # the password was right, whatever became of the code
+                raise
+    except Exception as exc:
+        login.give_back_on_fault(raw_email, exc)  # a right password is never left counted by a fault
+        raise
     return Created(item=item, token=token, user=user)
+
+
+def _forget_password_failures(reset) -> None:
+    try:
+        commit([reset])
+    except Exception:  # noqa: BLE001 - the code's own answer is what the caller gets
+        pass
 
 
 def listing(principal: Principal) -> list[SessionModel]:

@@ -23,8 +23,11 @@ BROWSER = "browser"
 AUTHORIZATION = "authorization"
 API_KEY = "api_key"
 LISTED_KINDS = (BROWSER, AUTHORIZATION)
-# last_seen_at is refreshed at most this often, so that reads stay reads.
+# last_seen_at is refreshed at most this often, so that reads stay reads: a minute for
+# sessions and authorizations (their idle limit needs it), five for the API key, which
+# scripts may call many times a second.
 TOUCH_INTERVAL = 60
+API_KEY_TOUCH_INTERVAL = 5 * 60
 # A revoked item is kept this long so the server can say `session_revoked`.
 REVOKED_KEEP_SECONDS = 7 * 24 * 3600
 
@@ -101,8 +104,9 @@ def authenticate(token: str | None, via: str) -> Principal:
             raise SessionRevoked()
     elif item.epoch != user.session_epoch:
         raise SessionRevoked()
-    if item.kind != API_KEY and now - item.last_seen_at >= TOUCH_INTERVAL:
-        _touch(item, now)  # sessions and authorizations show when they were last used
+    interval = API_KEY_TOUCH_INTERVAL if item.kind == API_KEY else TOUCH_INTERVAL
+    if now - item.last_seen_at >= interval:
+        _touch(item, now)  # every credential shows when it was last used
     return Principal(user=user, session=item, via=via)
 
 
@@ -115,11 +119,14 @@ def api_key_item(user: UserModel) -> SessionModel:
 
 
 def _touch(item: SessionModel, now: float) -> None:
+    """At most one write per interval however many requests race: the condition admits only
+    the first that finds the old time."""
     try:
         item.update(actions=[SessionModel.last_seen_at.set(now)],
-                    condition=SessionModel.revoked_at.does_not_exist())
+                    condition=SessionModel.revoked_at.does_not_exist()
+                    & (SessionModel.last_seen_at == item.last_seen_at))
     except UpdateError:
-        pass  # revoked meanwhile: the next request sees it; this one was already checked
+        pass  # revoked, or touched by a request racing this one: this one was already checked
 
 
 def revoke_actions() -> list:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import size
 
 from chalicelib import clock
@@ -20,14 +19,20 @@ from chalicelib.context import Client
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.factors import recovery, totp
 from chalicelib.store import events
-from chalicelib.store.models import FactorModel, SessionModel, UserModel, commit
+from chalicelib.store.models import CommitRefused, FactorModel, SessionModel, UserModel, commit
 
 
 def _commit(ops: list, conflict: str) -> None:
     try:
         commit(ops)
-    except TransactWriteError:
+    except CommitRefused:
         raise Conflict(conflict) from None
+
+
+def _logged(user: UserModel, client: Client, type_: str, detail: dict | None = None):
+    """An event written in the change's own transaction: logged if and only if it happened."""
+    event = events.build(user.user_id, type_, client, detail)
+    return lambda tx: tx.save(event)
 
 
 def setup(principal: Principal, password: str, name: str | None, client: Client) -> dict[str, Any]:
@@ -42,8 +47,8 @@ def confirm(principal: Principal, authenticator_id: str, code: str, client: Clie
     if user.two_factor_enabled_at is not None:
         ops.append(lambda tx: tx.update(user, actions=[UserModel.authenticator_ids.add({pending.pending_id})],
                                         condition=UserModel.two_factor_enabled_at.exists()))
+        ops.append(_logged(user, client, "authenticator_added", {"name": pending.name}))
         _commit(ops, "Two-factor changed meanwhile. Start again.")
-        events.record(user.user_id, "authenticator_added", client, {"name": pending.name})
         return {"enabled": True}
 
     now = clock.now()
@@ -69,9 +74,9 @@ def confirm(principal: Principal, authenticator_id: str, code: str, client: Clie
         ops.append(lambda tx: tx.update(principal.session, actions=[SessionModel.epoch.set(new_epoch)],
                                         condition=SessionModel.revoked_at.does_not_exist()))
     ops.extend(code_ops)
+    ops.append(_logged(user, client, "two_factor_enabled", {"authenticator": pending.name}))
+    ops.append(_logged(user, client, "api_key_regenerated", {"reason": "two_factor_enabled"}))
     _commit(ops, "Two-factor changed meanwhile. Start again.")
-    events.record(user.user_id, "two_factor_enabled", client, {"authenticator": pending.name})
-    events.record(user.user_id, "api_key_regenerated", client, {"reason": "two_factor_enabled"})
     return {"enabled": True, "recovery_codes": codes, "api_key": api_key}
 
 
@@ -83,17 +88,16 @@ def disable(principal: Principal, password: str, client: Client) -> dict[str, An
     ops: list = [lambda tx: tx.update(
         user,
         actions=[UserModel.two_factor_enabled_at.remove(), UserModel.authenticator_ids.remove(),
-                 UserModel.phone_hint.remove(), UserModel.second_factor_failures.remove(),
+                 UserModel.phone_hint.remove(), UserModel.phone_id.remove(), UserModel.second_factor_failures.remove(),
                  UserModel.second_factor_failed_at.remove()],
         condition=UserModel.two_factor_enabled_at.exists(),
-    )]
+    ), _logged(user, client, "two_factor_disabled")]
     for item in FactorModel.query(user.user_id, consistent_read=True):
         if item.factor_id == recovery.SET_ID:
             ops.extend(recovery.delete_ops(item))
         else:
             ops.append(lambda tx, item=item: tx.delete(item))
     _commit(ops, "Two-factor changed meanwhile. Try again.")
-    events.record(user.user_id, "two_factor_disabled", client)
     return {"enabled": False}
 
 
@@ -109,8 +113,8 @@ def remove_authenticator(principal: Principal, authenticator_id: str, password: 
         lambda tx: tx.delete(item, condition=FactorModel.factor_id.exists()),
         lambda tx: tx.update(user, actions=[UserModel.authenticator_ids.delete({authenticator_id})],
                              condition=size(UserModel.authenticator_ids) > 1),
+        _logged(user, client, "authenticator_removed", {"name": item.name}),
     ], "This is your last authenticator. To stop using two-factor, disable it instead.")
-    events.record(user.user_id, "authenticator_removed", client, {"name": item.name})
 
 
 def view_recovery_codes(principal: Principal, password: str, client: Client) -> list[dict[str, Any]]:
@@ -127,8 +131,8 @@ def regenerate_recovery_codes(principal: Principal, password: str, client: Clien
     accounts.require_password(user, password, client, "recovery_codes_regenerated")
     _require_enabled(user)
     codes, ops = recovery.new_set_ops(user, replacing=recovery.current_set(user.user_id))
+    ops.append(_logged(user, client, "recovery_codes_regenerated"))
     _commit(ops, "The recovery codes changed meanwhile. Try again.")
-    events.record(user.user_id, "recovery_codes_regenerated", client)
     return [{"code": code, "used_at": None} for code in codes]
 
 

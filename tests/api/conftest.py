@@ -65,8 +65,9 @@ class Api:
 
     def __init__(self, client: Any) -> None:
         self._client = client
-        # A fresh documentation address per client, so the per-IP signup cap is per test.
-        self.ip = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+        # A fresh documentation network per client (per-IP caps count an IPv6 /64), so the
+        # per-IP signup and SMS caps are per test.
+        self.ip = f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}::1"
         self.user_agent = "pytest-api"
 
     def call(self, method: str, path: str, body: Any = None, *, cookie: str | None = None,

@@ -69,16 +69,40 @@ def test_unknown_and_known_emails_throttle_alike(api, clock):
     assert (a.status, a.body, a.headers["Retry-After"]) == (b.status, b.body, b.headers["Retry-After"])
 
 
-def test_a_wrong_password_for_a_sensitive_action_counts_on_the_login_counter(api, clock):
+def test_strangers_failing_at_the_login_form_never_stop_the_owners_sensitive_actions(api, clock):
     account = api.signup()
-    for _ in range(3):
-        assert login(api, account.email, WRONG).status == 401
-    for _ in range(2):
-        answer = api.post("/api/account/api-key", {"password": WRONG}, cookie=account.cookie)
-        assert answer.error_code == "password_incorrect"
-    blocked = api.post("/api/account/api-key", {"password": account.password}, cookie=account.cookie)
-    assert (blocked.status, blocked.error_code) == (429, "rate_limited")
+    for _ in range(30):  # anyone can push the per-email login counter...
+        login(api, account.email, WRONG)
     assert login(api, account.email, account.password).status == 429
+    # ...but a password re-entered by the signed-in owner counts on the account's own counter
+    revealed = api.post("/api/account/api-key", {"password": account.password}, cookie=account.cookie)
+    assert revealed.status == 200, revealed.body
+    regenerated = api.post("/api/account/api-key", {"password": account.password, "regenerate": True},
+                           cookie=account.cookie)
+    assert regenerated.status == 200, regenerated.body
+
+
+def test_the_owners_own_reentry_counter_has_the_same_curve_and_leaves_the_login_alone(api, clock):
+    account = api.signup()
+    for n in range(5):
+        answer = api.post("/api/account/api-key", {"password": WRONG}, cookie=account.cookie)
+        assert answer.error_code == "password_incorrect", n
+    blocked = api.post("/api/account/api-key", {"password": account.password}, cookie=account.cookie)
+    assert (blocked.status, blocked.error_code, blocked.headers["Retry-After"]) == (429, "rate_limited", "1")
+    assert login(api, account.email, account.password).status == 200  # the login form's counter is apart
+    clock.shift(1)
+    assert api.post("/api/account/api-key", {"password": WRONG}, cookie=account.cookie).status == 403
+    assert api.post("/api/account/api-key", {"password": account.password}, cookie=account.cookie).headers[
+        "Retry-After"] == "2"
+    clock.shift(2)
+    assert api.post("/api/account/api-key", {"password": account.password}, cookie=account.cookie).status == 200
+    # the success reset it: five more failures before any wait
+    for _ in range(5):
+        assert api.post("/api/account/api-key", {"password": WRONG}, cookie=account.cookie).status == 403
+    assert api.post("/api/account/api-key", {"password": WRONG}, cookie=account.cookie).status == 429
+    log = api.get("/api/account/events", cookie=account.cookie).body["events"]
+    counted = [e["detail"]["consecutive_failures"] for e in log if e["type"] == "password_failed"]
+    assert counted == [5, 4, 3, 2, 1, 6, 5, 4, 3, 2, 1]  # newest first: every examined failure, numbered
 
 
 def test_signup_is_capped_per_address_per_hour(api, clock):
