@@ -36,6 +36,14 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer") from exc
 
 
+def _countries(name: str) -> frozenset[str]:
+    """A comma-separated list of ISO 3166 codes; empty means every country."""
+    codes = {part.strip().upper() for part in os.environ.get(name, "").split(",") if part.strip()}
+    if any(len(code) != 2 or not code.isalpha() for code in codes):
+        raise ConfigError(f"{name} must list ISO 3166 country codes, such as GB,US")
+    return frozenset(codes)
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str
@@ -59,7 +67,9 @@ class Settings:
     sms_gap_seconds: int
     sms_per_account_per_hour: int
     sms_per_number_per_day: int
+    sms_per_ip_per_hour: int
     sms_global_per_hour: int
+    sms_countries: frozenset[str]
     origin_secret: str | None
 
     @property
@@ -102,7 +112,9 @@ def settings() -> Settings:
         sms_gap_seconds=_int("TWOSTEP_SMS_GAP_SECONDS", 30),
         sms_per_account_per_hour=_int("TWOSTEP_SMS_PER_ACCOUNT_PER_HOUR", 5),
         sms_per_number_per_day=_int("TWOSTEP_SMS_PER_NUMBER_PER_DAY", 10),
+        sms_per_ip_per_hour=_int("TWOSTEP_SMS_PER_IP_PER_HOUR", 10),
         sms_global_per_hour=_int("TWOSTEP_SMS_GLOBAL_PER_HOUR", 1000),
+        sms_countries=_countries("TWOSTEP_SMS_COUNTRIES"),
         # Set in AWS: CloudFront sends it to the API as X-Origin-Verify, so a request that
         # went around CloudFront (straight to API Gateway) can be told apart and refused.
         origin_secret=os.environ.get("TWOSTEP_ORIGIN_SECRET") or None,

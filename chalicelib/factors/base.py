@@ -37,6 +37,9 @@ class Proof:
     ops: list[TxOp]
     detail: dict[str, Any] = field(default_factory=dict)  # for the security log; never a secret
     answer: dict[str, Any] = field(default_factory=dict)  # extra fields for the login answer
+    # What must still hold of the user item when the code is spent (the phone an SMS code
+    # was sent to is still the account's), checked in the same transaction.
+    user_condition: Any = None
 
 
 class LoginFactor(Protocol):

@@ -235,7 +235,10 @@ def test_an_sns_failure_is_clear_and_leaves_nothing_half_written(api, clock):
     log = api.get("/api/account/events", cookie=account.cookie).body["events"]
     failed = [e for e in log if e["type"] == "sms_failed"]
     assert failed and failed[0]["detail"]["reason"] == "OptedOut"
-    assert "phone_added" not in [e["type"] for e in log]
+    # the attempt is on the log (it was made with the password), and so is its failure;
+    # no text is said to have gone
+    assert [e["type"] for e in log][:2] == ["sms_failed", "phone_added"]
+    assert "sms_sent" not in [e["type"] for e in log]
     # the person can still log in with the authenticator app
     clock.shift(30)
     token = password_step(api, account).body["login_token"]
@@ -251,9 +254,15 @@ def test_an_sns_failure_at_login_keeps_the_login_token_usable(api, clock):
     token = password_step(api, account).body["login_token"]
     clock.shift(30)
     with Stubber(aws.client("sns")) as stub:
-        stub.add_client_error("publish", service_error_code="Throttling", http_status_code=400)
+        stub.add_client_error("publish", service_error_code="InvalidParameter", http_status_code=400)
         answer = api.post("/api/login/sms", {"login_token": token})
     assert (answer.status, answer.error_code) == (502, "sms_failed")
+    clock.shift(30)
+    with Stubber(aws.client("sns")) as stub:  # SNS throttling is not a refusal: try again later
+        stub.add_client_error("publish", service_error_code="Throttling", http_status_code=400)
+        answer = api.post("/api/login/sms", {"login_token": token})
+    assert (answer.status, answer.error_code) == (503, "unavailable")
+    assert int(answer.headers["Retry-After"]) >= 1
     assert api.post("/api/login/verify", {"login_token": token, "code": rfc6238.totp(two_factor.secret)}).status == 200
 
 

@@ -13,7 +13,26 @@ from chalicelib.factors import sms
     ("(415) 555-0100", "us", "+14155550100"),
 ])
 def test_mobile_numbers_are_accepted(raw, country, e164):
-    assert sms.parse(raw, country) == e164
+    assert sms.parse(raw, country) == (e164, "US" if e164.startswith("+1") else "GB")
+
+
+def test_an_allow_list_of_countries_refuses_the_others():
+    sms.check_country("GB", frozenset({"GB", "DE"}))
+    sms.check_country("US", frozenset())  # empty: every country
+    with pytest.raises(sms.PhoneNotAllowed) as caught:
+        sms.check_country("US", frozenset({"GB", "DE"}))
+    assert caught.value.code == "phone_not_allowed" and "country" in caught.value.message
+
+
+def test_the_allow_list_setting_is_iso_codes_or_a_configuration_error(monkeypatch):
+    from chalicelib.config import ConfigError, settings
+
+    monkeypatch.setenv("TWOSTEP_AWS_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("TWOSTEP_SMS_COUNTRIES", " gb, De ")
+    assert settings().sms_countries == frozenset({"GB", "DE"})
+    monkeypatch.setenv("TWOSTEP_SMS_COUNTRIES", "GB,Britain")
+    with pytest.raises(ConfigError):
+        settings()
 
 
 @pytest.mark.parametrize("raw,reason", [

@@ -23,6 +23,7 @@ const EVENTS = {
   recovery_codes_regenerated: 'New recovery codes generated',
   phone_added: 'Phone number added',
   phone_verified: 'Phone number verified',
+  phone_verify_failed: 'Wrong phone verification code entered',
   phone_removed: 'Phone number removed',
   sms_sent: 'Code sent by text message',
   sms_failed: 'Text message could not be sent',
