@@ -24,6 +24,7 @@ LENGTH = 16
 COUNT = 10
 LOW = 3
 SET_ID = "recovery"
+PURPOSE = "recovery_codes"  # the set's KMS encryption context purpose
 _READS_AS = {"o": "0", "i": "1", "l": "1"}
 
 
@@ -62,7 +63,8 @@ def new_set_ops(user: UserModel, replacing: FactorModel | None = None) -> tuple[
         set_id=set_id,
         code_hashes=hashes,
         remaining=COUNT,
-        secret_ciphertext=aws.encrypt(json.dumps(codes).encode(), user.user_id),
+        secret_ciphertext=aws.encrypt(json.dumps(codes).encode(), user.user_id, PURPOSE),
+        secret_context=aws.CONTEXT,
         created_at=now,
     )
     ops: list = []
@@ -100,7 +102,12 @@ def view(user: UserModel) -> list[dict[str, Any]]:
     set_item = current_set(user.user_id)
     if set_item is None:
         return []
-    codes = json.loads(aws.decrypt(set_item.secret_ciphertext, user.user_id))
+    plaintext = aws.decrypt(set_item.secret_ciphertext, user.user_id, PURPOSE, set_item.secret_context)
+    codes = json.loads(plaintext)
+    if not aws.current(set_item.secret_context):
+        set_item.update(actions=[FactorModel.secret_ciphertext.set(aws.encrypt(plaintext, user.user_id, PURPOSE)),
+                                 FactorModel.secret_context.set(aws.CONTEXT)],
+                        condition=FactorModel.set_id == set_item.set_id)
     used: dict[int, float | None] = {}
     with TransactGet(connection=connection()) as tg:
         futures = [tg.get(RecoveryCodeModel, h) for h in set_item.code_hashes or []]

@@ -28,6 +28,7 @@ PREFIX = "totp#"
 PENDING_ID = "pending#totp"
 PENDING_SECONDS = 15 * 60
 DEFAULT_NAME = "Authenticator app"
+PURPOSE = "totp_secret"  # the secret's KMS encryption context purpose
 
 
 def new_secret() -> str:
@@ -84,7 +85,8 @@ def start(user: UserModel, name: str, issuer: str) -> dict[str, Any]:
         kind="totp",
         name=name,
         pending_id=authenticator_id,
-        secret_ciphertext=aws.encrypt(secret.encode(), user.user_id),
+        secret_ciphertext=aws.encrypt(secret.encode(), user.user_id, PURPOSE),
+        secret_context=aws.CONTEXT,
         created_at=now,
         expires_at=ttl(now + PENDING_SECONDS),
     ).save()
@@ -101,7 +103,7 @@ def check_pending(user: UserModel, authenticator_id: str, code: str) -> tuple[Fa
     expired = pending.expires_at is not None and pending.expires_at.timestamp() <= clock.now()
     if expired or not hmac.compare_digest(pending.pending_id or "", authenticator_id):
         raise NotFound("No authenticator is waiting to be confirmed. Start again.")
-    secret = aws.decrypt(pending.secret_ciphertext, user.user_id).decode()
+    secret = aws.decrypt(pending.secret_ciphertext, user.user_id, PURPOSE, pending.secret_context).decode()
     step = match(secret, typed_digits(code) or "", clock.now())
     if step is None:
         raise InvalidCode("That code is not valid. Check the time on your phone and try again.")
@@ -118,6 +120,7 @@ def confirm_ops(user: UserModel, pending: FactorModel, step: int) -> list:
         kind="totp",
         name=pending.name,
         secret_ciphertext=pending.secret_ciphertext,
+        secret_context=pending.secret_context,
         last_step=step,
         created_at=now,
         last_used_at=None,
@@ -169,14 +172,19 @@ class TotpFactor:
         for item in items:
             if item is None:
                 continue
-            secret = aws.decrypt(item.secret_ciphertext, user.user_id).decode()
+            secret = aws.decrypt(item.secret_ciphertext, user.user_id, PURPOSE, item.secret_context).decode()
             step = match(secret, code, now, after_step=int(item.last_step if item.last_step is not None else -1))
             if step is None:
                 continue
             skew = (step - current_step(now)) * STEP_SECONDS
-            ops = [lambda tx, item=item, step=step: tx.update(
-                item,
-                actions=[FactorModel.last_step.set(step), FactorModel.last_used_at.set(now)],
+            actions = [FactorModel.last_step.set(step), FactorModel.last_used_at.set(now)]
+            if not aws.current(item.secret_context):
+                # made before purposes were in the encryption context: rewritten in the same
+                # write, once (one Encrypt more, no DynamoDB call more)
+                actions += [FactorModel.secret_ciphertext.set(aws.encrypt(secret.encode(), user.user_id, PURPOSE)),
+                            FactorModel.secret_context.set(aws.CONTEXT)]
+            ops = [lambda tx, item=item, step=step, actions=actions: tx.update(
+                item, actions=actions,
                 condition=FactorModel.last_step < step,  # false once the item is gone, too
             )]
             detail = {"method": self.method, "authenticator": item.name}
