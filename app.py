@@ -42,6 +42,22 @@ def _errors_for(path: str):
     return heroku.error_response if heroku.is_heroku_path(path or "") else http.error_response
 
 
+def _media_types(path: str) -> tuple[str, ...]:
+    """The bodies a path reads: JSON, and Heroku's own JSON type on its subset."""
+    return (http.JSON, http.HEROKU_JSON) if heroku.is_heroku_path(path or "") else (http.JSON,)
+
+
+def _unread_body(event):
+    """Why a body cannot be read (its size, its type, then its JSON), for a method the route
+    has; a method it does not have is Chalice's 405 whatever the body, as at the gateway."""
+    methods = app.routes.get((event.context or {}).get("resourcePath") or "", {})
+    if event.method not in methods:
+        return None
+    if len(event.raw_body or b"") > http.MAX_BODY:
+        return PayloadTooLarge()
+    return http.media_type_error(event, _media_types(event.path)) or http.unreadable(event)
+
+
 def _is_shaped(body: object, heroku_path: bool) -> bool:
     if not isinstance(body, dict):
         return False
@@ -79,8 +95,8 @@ def _contract(event, get_response):
     cfg = settings()
     if not http.from_our_edge(event):
         response = _errors_for(event.path)(Forbidden("Use the site's own address; the API is not served here."))
-    elif len(event.raw_body or b"") > http.MAX_BODY:
-        response = _errors_for(event.path)(PayloadTooLarge())
+    elif (refused := _unread_body(event)) is not None:
+        response = _errors_for(event.path)(refused)
     else:
         from chalicelib.store.models import bind  # PynamoDB loads on the first request, not at import
 

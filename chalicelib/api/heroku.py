@@ -38,6 +38,7 @@ _IDS = {
     "invalid_code": "two_factor",
     "two_factor_locked": "two_factor",
     "rate_limited": "rate_limit",
+    "unavailable": "unavailable",
     "internal_error": "internal_server_error",
 }
 
@@ -86,14 +87,17 @@ def _basic_credentials(request: Any) -> tuple[str, str]:
 
 
 def _lifetime(data: dict[str, Any]) -> int:
+    """What the client asked for (Heroku's CLI asks for 30 days), capped by the deployment's
+    TWOSTEP_AUTHORIZATION_SECONDS."""
     from chalicelib.auth import authorizations
+    from chalicelib.config import settings
 
     value = data.get("expires_in")
     if value is None:
-        return authorizations.DEFAULT_LIFETIME
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= authorizations.MAX_LIFETIME:
+        value = authorizations.DEFAULT_LIFETIME
+    elif isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= authorizations.MAX_LIFETIME:
         raise InvalidRequest(f"expires_in must be a number of seconds from 1 to {authorizations.MAX_LIFETIME}.")
-    return value
+    return min(value, settings().authorization_seconds)
 
 
 def _check_scope(data: dict[str, Any]) -> None:

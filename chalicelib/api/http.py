@@ -6,6 +6,7 @@ import functools
 import hmac
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
@@ -17,7 +18,9 @@ from chalicelib.errors import (
     InternalError,
     InvalidRequest,
     PayloadTooLarge,
+    ServiceUnavailable,
     TwostepError,
+    UnsupportedMediaType,
 )
 
 if TYPE_CHECKING:  # the domain is imported by the handlers that use it, to keep cold starts light
@@ -26,11 +29,17 @@ if TYPE_CHECKING:  # the domain is imported by the handlers that use it, to keep
 log = logging.getLogger("twostep.api")
 
 MAX_BODY = 64 * 1024
+MAX_DEPTH = 32
 COOKIE = "twostep_session"
 CSRF_HEADER = "x-requested-with"
 CSRF_VALUE = "twostep"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-CONTENT_TYPES = ["application/json", "application/vnd.heroku+json"]
+# Chalice's own content-type check is switched off (`*/*`): it reads a missing type as JSON,
+# matches `*/*` inside a parameter, and refuses requests without a body for their type.
+# `media_type_error` (called by app.py for every request) decides instead.
+ANY_CONTENT_TYPE = ["*/*"]
+JSON = "application/json"
+HEROKU_JSON = "application/vnd.heroku+json"
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -62,13 +71,137 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None, *,
                 return view(*args, **kwargs)
             except TwostepError as exc:
                 return errors(exc)
-            except Exception:  # noqa: BLE001 - the contract forbids stack traces in answers
+            except Exception as exc:  # noqa: BLE001 - the contract forbids stack traces in answers
+                from chalicelib import aws
+
+                if aws.unavailable(exc):
+                    log.warning("a service behind us failed in %s: %s", view.__name__, type(exc).__name__)
+                    return errors(ServiceUnavailable())
                 log.exception("unhandled error in %s", view.__name__)
                 return errors(InternalError())
 
-        return bp.route(path, methods=methods or ["GET"], content_types=CONTENT_TYPES)(wrapped)
+        return bp.route(path, methods=methods or ["GET"], content_types=ANY_CONTENT_TYPE)(wrapped)
 
     return decorator
+
+
+def media_type_error(request: Any, allowed: tuple[str, ...]) -> TwostepError | None:
+    """UnsupportedMediaType for a request that has a body not sent as one of `allowed`: a
+    charset parameter of utf-8 is fine (and Heroku's `version=3` on its own type), anything
+    else, or no Content-Type at all, is not. What a cross-site page can send without a CORS
+    preflight (text/plain, forms, multipart, no type) so never reaches a handler. Chalice's
+    own check reads a missing type as JSON and matches `*/*` inside a parameter, so it
+    cannot be the one."""
+    if not (request.raw_body or b""):
+        return None
+    raw = request.headers.get("content-type")
+    if raw is None:
+        return UnsupportedMediaType()
+    kind, *parameters = [part.strip() for part in raw.split(";")]
+    kind = kind.lower()
+    if kind not in allowed:
+        return UnsupportedMediaType()
+    for parameter in parameters:
+        name, equals, value = (p.strip().strip('"').lower() for p in parameter.partition("="))
+        fine = (name == "charset" and value in ("utf-8", "utf8")) or (
+            kind == HEROKU_JSON and name == "version" and value == "3")
+        if not equals or not fine:
+            return UnsupportedMediaType()
+    return None
+
+
+_SPECIAL = re.compile(r'[\[\]{}"\\]')
+
+
+def _too_deep(text: str | bytes) -> bool:
+    """Whether JSON text nests arrays and objects deeper than MAX_DEPTH, read before it is
+    parsed (the parser recurses, and a few thousand levels crash it). One pass over the
+    characters that matter: brackets, quotes and backslashes, strings skipped (a backslash
+    in a string takes the next character with it). Linear in the body, whatever it holds."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    depth = 0
+    in_string = False
+    escaped_at = -1
+    for found in _SPECIAL.finditer(text):
+        at = found.start()
+        if at == escaped_at:
+            continue
+        char = text[at]
+        if in_string:
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    """Whether any string (keys too) holds a lone surrogate, which no UTF-8 text can carry:
+    JSON's \\uXXXX escapes can spell one, and it fails later wherever text is encoded."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value of a body, or InvalidRequest: not UTF-8 (RFC 8259: JSON between systems
+    is UTF-8; `json.loads` would also guess UTF-16 and UTF-32), not JSON, nested deeper than
+    MAX_DEPTH, or holding a lone surrogate. A leading byte order mark is passed over."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("The body is not UTF-8 text.") from None
+    text = text.removeprefix("\ufeff")
+    if _too_deep(text):
+        raise InvalidRequest(f"The body nests deeper than {MAX_DEPTH} levels.")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("The body is not valid JSON.") from None
+    if _has_lone_surrogate(data):
+        raise InvalidRequest("The body holds text that is not valid Unicode (a lone surrogate).")
+    return data
+
+
+_PARSED = "_twostep_json"
+
+
+def unreadable(request: Any) -> TwostepError | None:
+    """InvalidRequest for a body that is not a readable JSON object (parse_json), whichever
+    route it is sent to, even one that never reads it: checked once for every request, before any
+    handler, and the value kept for `body()`."""
+    raw = request.raw_body or b""
+    if not raw.strip():
+        return None
+    try:
+        data = parse_json(raw)
+    except InvalidRequest as exc:
+        return exc
+    if not isinstance(data, dict):
+        return InvalidRequest("The body must be a JSON object.")
+    setattr(request, _PARSED, data)
+    return None
 
 
 def body(request: Any) -> dict[str, Any]:
@@ -77,10 +210,7 @@ def body(request: Any) -> dict[str, Any]:
         raise PayloadTooLarge()
     if not raw.strip():
         return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("The body is not valid JSON.") from None
+    data = getattr(request, _PARSED) if hasattr(request, _PARSED) else parse_json(raw)
     if not isinstance(data, dict):
         raise InvalidRequest("The body must be a JSON object.")
     return data
