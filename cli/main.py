@@ -39,7 +39,31 @@ def main() -> None:
 # --- helpers -----------------------------------------------------------------------------
 
 def _api_url() -> str:
-    return click.get_current_context().find_root().obj
+    """The API's address; plain http only to this machine (a password, codes and the API
+    key travel in these requests)."""
+    url = click.get_current_context().find_root().obj
+    _require_tls(url)
+    return url
+
+
+def _require_tls(url: str) -> None:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme != "http" or not parts.hostname:
+        raise click.UsageError(f"The API URL must start with https:// (got {url!r}).")
+    host = parts.hostname
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if not loopback:
+        raise click.UsageError(
+            f"Refusing to send credentials over plain http to {host}: use https://{host}"
+            f"{parts.path or ''} (http is allowed only for this machine, e.g. http://127.0.0.1:8000).")
 
 
 def _host() -> str:
