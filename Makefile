@@ -25,7 +25,7 @@ test: venv
 	$(PY) -m pytest -q
 
 lint: venv
-	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(VENV)/bin/cfn-lint infra/template.yaml infra/waf.yaml
 
 clean:
 	rm -rf test-artifacts .pytest_cache build dist *.egg-info

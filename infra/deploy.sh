@@ -3,9 +3,12 @@
 #
 # 1. package: infra/package.py -> build/<stage>/sam.yaml + deployment.zip
 # 2. upload the zip (aws cloudformation package) to an artefact bucket
-# 3. aws cloudformation deploy: tables, keys, Lambda, API Gateway, S3, CloudFront
-# 4. the front end to the stack's bucket, then a CloudFront invalidation
-# 5. the account's SMS settings, which CloudFormation cannot express
+# 3. the edge's web ACL (infra/waf.yaml: per-client-IP rate limits) as its own stack in
+#    us-east-1, where a CloudFront-scope web ACL must live whatever the stack's region;
+#    its WebAclArn output becomes the main stack's WebAclArn parameter
+# 4. aws cloudformation deploy: tables, keys, Lambda, API Gateway, S3, CloudFront
+# 5. the front end to the stack's bucket, then a CloudFront invalidation
+# 6. the account's SMS settings, which CloudFormation cannot express
 #
 # Settings (environment):
 #   AWS_REGION                         region of the stack (SNS SMS settings are per region)
@@ -13,6 +16,10 @@
 #   TWOSTEP_STACK_NAME                 default twostep-<stage>
 #   TWOSTEP_ARTIFACT_BUCKET            default twostep-artifacts-<account>-<region> (made if missing)
 #   TWOSTEP_API_RATE_LIMIT / TWOSTEP_API_BURST_LIMIT   API Gateway stage throttling
+#   TWOSTEP_WAF_STACK_NAME             default <stack>-waf (always in us-east-1)
+#   TWOSTEP_WAF_RATE_LIMIT             requests per client IP per window, every path
+#   TWOSTEP_WAF_LOGIN_RATE_LIMIT       requests per client IP per window, credential paths
+#   TWOSTEP_WAF_WINDOW_SECONDS         the WAF evaluation window: 60, 120, 300 or 600
 #   TWOSTEP_DOMAIN_NAME / TWOSTEP_CERTIFICATE_ARN      optional custom host (ACM cert in us-east-1)
 set -euo pipefail
 
@@ -29,6 +36,7 @@ REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
 : "${TWOSTEP_SMS_MONTHLY_SPEND_LIMIT:?set TWOSTEP_SMS_MONTHLY_SPEND_LIMIT (USD) for SNS SMS}"
 export AWS_REGION=$REGION AWS_DEFAULT_REGION=$REGION
 STACK=${TWOSTEP_STACK_NAME:-twostep-$STAGE}
+WAF_STACK=${TWOSTEP_WAF_STACK_NAME:-$STACK-waf}
 ACCOUNT=$(aws sts get-caller-identity --query Account --output text)
 ARTIFACTS=${TWOSTEP_ARTIFACT_BUCKET:-twostep-artifacts-$ACCOUNT-$REGION}
 OUT=build/$STAGE
@@ -55,7 +63,26 @@ aws cloudformation package \
   --s3-bucket "$ARTIFACTS" --s3-prefix "$STACK" \
   --output-template-file "$OUT/packaged.yaml"
 
-PARAMS=("Stage=$STAGE")
+WAF_PARAMS=("Stage=$STAGE")
+[ -n "${TWOSTEP_WAF_RATE_LIMIT:-}" ] && WAF_PARAMS+=("RateLimit=$TWOSTEP_WAF_RATE_LIMIT")
+[ -n "${TWOSTEP_WAF_LOGIN_RATE_LIMIT:-}" ] && WAF_PARAMS+=("CredentialRateLimit=$TWOSTEP_WAF_LOGIN_RATE_LIMIT")
+[ -n "${TWOSTEP_WAF_WINDOW_SECONDS:-}" ] && WAF_PARAMS+=("EvaluationWindowSec=$TWOSTEP_WAF_WINDOW_SECONDS")
+
+# A CloudFront-scope web ACL exists only in us-east-1, whatever the stack's region.
+echo "==> deploying the web ACL as stack $WAF_STACK in us-east-1"
+aws cloudformation deploy --region us-east-1 \
+  --template-file infra/waf.yaml \
+  --stack-name "$WAF_STACK" \
+  --parameter-overrides "${WAF_PARAMS[@]}" \
+  --no-fail-on-empty-changeset
+WEB_ACL_ARN=$(aws cloudformation describe-stacks --region us-east-1 --stack-name "$WAF_STACK" \
+  --query "Stacks[0].Outputs[?OutputKey=='WebAclArn'].OutputValue" --output text)
+case "$WEB_ACL_ARN" in
+  arn:aws:wafv2:us-east-1:*:global/webacl/*) echo "==> web ACL $WEB_ACL_ARN" ;;
+  *) echo "stack $WAF_STACK has no WebAclArn output (got '$WEB_ACL_ARN')" >&2; exit 1 ;;
+esac
+
+PARAMS=("Stage=$STAGE" "WebAclArn=$WEB_ACL_ARN")
 # The origin secret is made once, at the first deploy; later deploys keep the stack's value
 # (aws cloudformation deploy reuses a parameter it is not given).
 if ! aws cloudformation describe-stacks --stack-name "$STACK" >/dev/null 2>&1; then

@@ -49,8 +49,9 @@ STRIP_ROOTS = {"boto3", "botocore"}
 BUILD_ONLY = {"cffi": ("_cffi_backend",), "pycparser": ()}
 # No bytecode for what only the rare paths import: phonenumbers (setting up a phone; its
 # metadata is hundreds of modules, 0.6 MB of .pyc zipped, over the size budget) and segno
-# (drawing the QR code when enabling). Those compile once per container, on that path.
-NO_BYTECODE = ("phonenumbers/", "segno/")
+# (drawing the QR code when enabling), idna (an email address whose domain is not plain
+# ASCII; its tables are 0.3 MB of source). Those compile once per container, on that path.
+NO_BYTECODE = ("phonenumbers/", "segno/", "idna/")
 # The Lambda runtime's interpreter, for evaluating environment markers.
 TARGET_ENV = {"python_version": "3.11", "python_full_version": "3.11.0", "sys_platform": "linux",
               "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",

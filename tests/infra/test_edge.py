@@ -4,6 +4,7 @@ throttling, and the Lambda's wiring to the tables and keys."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from typing import Any
@@ -207,6 +208,34 @@ def test_stage_level_throttling(resources: dict[str, Any], template: dict[str, A
     assert setting["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
     assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
     assert template["Parameters"]["ApiThrottleRateLimit"]["Type"] == "Number"
+    # Sized for the platform (each client address is WAF's business, infra/waf.yaml): a tenth
+    # of API Gateway's default account quota (10,000 rps, 5,000 burst), and a burst that
+    # admits at most half of Lambda's default 1,000 concurrent executions at once.
+    rate = template["Parameters"]["ApiThrottleRateLimit"]["Default"]
+    burst = template["Parameters"]["ApiThrottleBurstLimit"]["Default"]
+    assert (rate, burst) == (1000, 500)
+    assert rate <= 10_000 and burst <= 5_000 and burst <= 1_000 // 2
+
+
+WEB_ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/twostep-prod-waf/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+NOT_A_CLOUDFRONT_WEB_ACL = [
+    "",
+    WEB_ACL.replace(":global/", ":regional/"),  # an ALB's or API Gateway's
+    WEB_ACL.replace("us-east-1", "eu-west-1").replace(":global/", ":regional/"),
+    WEB_ACL.replace("us-east-1", "eu-west-1"),
+    WEB_ACL.replace("/webacl/", "/ipset/"),
+    "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",  # a WAF Classic id
+    WEB_ACL + "x",
+]
+
+
+def test_the_distribution_is_behind_the_web_acl(template: dict[str, Any], distribution: dict[str, Any]) -> None:
+    assert distribution["WebACLId"] == {"Ref": "WebAclArn"}
+    param = template["Parameters"]["WebAclArn"]
+    assert param["Type"] == "String" and "Default" not in param  # required: no edge without it
+    pattern = re.compile(param["AllowedPattern"])  # CloudFormation matches the whole value
+    assert pattern.fullmatch(WEB_ACL)
+    assert [arn for arn in NOT_A_CLOUDFRONT_WEB_ACL if pattern.fullmatch(arn)] == []
 
 
 def test_lambda_reads_this_stacks_tables_and_keys(resources: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ def test_zip_has_no_aws_sdk_tests_or_front_end(zip_names: list[str]) -> None:
     assert not [n for n in zip_names if n.endswith((".html", ".css", ".js"))]
     # What the function does need is there, Chalice's runtime included.
     assert {"app.py", "chalice", "chalicelib", "pynamodb", "argon2", "_argon2_cffi_bindings",
-            "pyotp", "segno", "phonenumbers"} <= tops
+            "pyotp", "segno", "phonenumbers", "idna"} <= tops
 
 
 def test_every_module_but_the_rare_paths_has_unchecked_bytecode_for_the_runtime(zip_names: list[str]) -> None:
@@ -56,7 +56,7 @@ def test_every_module_but_the_rare_paths_has_unchecked_bytecode_for_the_runtime(
     import importlib.util
 
     sources = [n for n in zip_names if n.endswith(".py")]
-    expected = {importlib.util.cache_from_source(n): n for n in sources if not n.startswith(("phonenumbers/", "segno/"))}
+    expected = {importlib.util.cache_from_source(n): n for n in sources if not n.startswith(("phonenumbers/", "segno/", "idna/"))}
     assert {n for n in zip_names if n.endswith(".pyc")} == set(expected)
     assert {"app.py", "chalicelib/store/models.py", "chalice/app.py", "pynamodb/models.py",
             "argon2/_password_hasher.py", "pyotp/totp.py"} <= set(expected.values())
