@@ -39,6 +39,8 @@ class SerialisedApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with self._lock:
+            if environ.get("PATH_INFO") == TEXTS_PATH:
+                return _texts(start_response)
             result = self._app(environ, start_response)
             try:
                 # Drain the iterable inside the lock: a lazy body could still be doing work.
@@ -47,6 +49,24 @@ class SerialisedApp:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+
+
+# The texts SNS received, in the shape of `/moto-api/data.json`'s `sns.SMS` (which also dumps
+# every DynamoDB item, and so takes seconds once the tables hold a few hundred accounts).
+TEXTS_PATH = "/_emulator/sms.json"
+
+
+def _texts(start_response: Callable[..., Any]) -> list[bytes]:
+    import json
+
+    from moto.sns.models import sns_backends
+
+    texts = [{"message_id": message_id, "phone_number": number, "message": message}
+             for _, _, backend in sns_backends.iter_backends()
+             for message_id, (number, message) in backend.sms_messages.items()]
+    body = json.dumps(texts).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 class QuietMotoRequestHandler(MotoRequestHandler, QuietRequestHandler):

@@ -7,8 +7,7 @@ import requests
 
 
 def messages(emulator_url: str, number: str | None = None) -> list[str]:
-    data = requests.get(f"{emulator_url}/moto-api/data.json", timeout=10).json()
-    found = data.get("sns", {}).get("SMS", [])
+    found = requests.get(f"{emulator_url}/_emulator/sms.json", timeout=10).json()  # local/emulator.py
     return [m["message"] for m in found if number is None or m["phone_number"] == number]
 
 
