@@ -38,6 +38,31 @@ def botocore_session() -> Any:
     return session
 
 
+# Bounded retries, so that one call that keeps failing answers well inside the function's
+# timeout (20 s): botocore's standard mode (throttles and 5xx retried with jittered backoff),
+# 2 attempts in all, a 1 s connect and a 2 s read timeout (3 s for the senders, whose calls
+# are slower). Worst case for one call: 2 x (1 + 2) s + at most 1 s of backoff, raised by up
+# to 5 s when a service answers with x-amz-retry-after = 12 s (14 s for the senders), after
+# which the request answers 503 `unavailable` and the caller retries after Retry-After.
+# tests/unit/test_aws_faults.py recomputes this from botocore's own backoff.
+ATTEMPTS = 2
+CONNECT_TIMEOUT = 1
+READ_TIMEOUT = {"dynamodb": 2, "kms": 2, "sns": 3, "sesv2": 3}
+
+
+def client_config(service: str) -> Any:
+    from botocore.config import Config
+
+    return Config(
+        retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT.get(service, 2),
+        # PynamoDB's own choice for DynamoDB: it builds the requests itself, correctly, and
+        # validation costs CPU on every call.
+        parameter_validation=service != "dynamodb",
+    )
+
+
 def client(service: str) -> Any:
     """A botocore client for `service`, cached per container (clients are thread-safe)."""
     cfg = settings()
@@ -48,12 +73,7 @@ def client(service: str) -> Any:
     with _lock:
         found = _clients.get(key)
         if found is None:
-            from botocore.config import Config
-
-            kwargs: dict[str, Any] = {
-                "region_name": cfg.region,
-                "config": Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5),
-            }
+            kwargs: dict[str, Any] = {"region_name": cfg.region, "config": client_config(service)}
             if cfg.aws_endpoint:
                 kwargs["endpoint_url"] = cfg.aws_endpoint
                 kwargs.update(LOCAL_CREDENTIALS)
@@ -62,24 +82,50 @@ def client(service: str) -> Any:
     return found
 
 
-def encrypt(plaintext: bytes, user_id: str) -> bytes:
-    """Encrypt a small secret under the app's KMS key, bound to its owner."""
+# --- KMS -----------------------------------------------------------------------------------
+# Every ciphertext is bound to its owner and to its field's purpose by the encryption
+# context, so that no ciphertext can be moved to another account or another field. Items
+# record which context their ciphertext was made with beside it (`*_context`): absent means
+# the first one, `{user_id}` alone, which items written before purposes existed carry; they
+# are read with it and rewritten with the current one at their next use.
+PURPOSES = ("totp_secret", "api_key", "recovery_codes", "phone")
+CONTEXT_USER_ONLY = 1
+CONTEXT = 2  # {user_id, purpose}
+
+
+def _context(user_id: str, purpose: str, version: int | None) -> dict[str, str]:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}")
+    if (version or CONTEXT_USER_ONLY) == CONTEXT_USER_ONLY:
+        return {"user_id": user_id}
+    return {"user_id": user_id, "purpose": purpose}
+
+
+def encrypt(plaintext: bytes, user_id: str, purpose: str) -> bytes:
+    """Encrypt a small secret under the app's KMS key, bound to its owner and its purpose
+    (context version CONTEXT, which the caller stores beside the ciphertext)."""
     answer = client("kms").encrypt(
         KeyId=settings().kms_key_id,
         Plaintext=plaintext,
-        EncryptionContext={"user_id": user_id},
+        EncryptionContext=_context(user_id, purpose, CONTEXT),
     )
     return answer["CiphertextBlob"]
 
 
-def decrypt(ciphertext: bytes, user_id: str) -> bytes:
-    """Decrypt a secret for this request only: callers must not keep the result."""
+def decrypt(ciphertext: bytes, user_id: str, purpose: str, version: int | None) -> bytes:
+    """Decrypt a secret for this request only: callers must not keep the result. `version`
+    is the context version stored beside the ciphertext."""
     answer = client("kms").decrypt(
         CiphertextBlob=ciphertext,
         KeyId=settings().kms_key_id,
-        EncryptionContext={"user_id": user_id},
+        EncryptionContext=_context(user_id, purpose, version),
     )
     return answer["Plaintext"]
+
+
+def current(version: int | None) -> bool:
+    """Whether a ciphertext was made with the current context (else: rewrite it)."""
+    return version == CONTEXT
 
 
 def generate_mac(message: bytes) -> bytes:
@@ -88,3 +134,53 @@ def generate_mac(message: bytes) -> bytes:
         KeyId=settings().hmac_key_id, Message=message, MacAlgorithm="HMAC_SHA_256"
     )
     return answer["Mac"]
+
+
+# --- faults of the services behind us -------------------------------------------------------
+# Error codes that mean "not now" rather than "no": throttling, the service's own failures,
+# timeouts. Anything else a service answers (a refused condition, a bad parameter) is an
+# answer about the request, not a fault.
+UNAVAILABLE_CODES = frozenset({
+    "ThrottlingException", "Throttling", "ThrottledException", "Throttled", "TooManyRequestsException",
+    "RequestLimitExceeded", "ProvisionedThroughputExceededException", "LimitExceededException",
+    "InternalServerError", "InternalFailure", "InternalError", "InternalServerErrorException",
+    "ServiceUnavailable", "ServiceUnavailableException", "KMSInternalException",
+    "DependencyTimeoutException", "KeyUnavailableException", "RequestTimeout", "RequestTimeoutException",
+    "TransactionInProgressException", "KMSThrottlingException",
+})
+
+
+# Why DynamoDB cancelled a transaction (TransactWriteItems, TransactGetItems), when the
+# reason is "not now": a conflicting transaction on an item, or throttling. A cancellation
+# that names any other reason (a failed condition) is an answer.
+NOT_NOW_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
+                             "RequestLimitExceeded"})
+
+
+def _cancelled_for_now(exc: Any) -> bool:
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
+    # PynamoDB's VerboseClientError keeps them parsed, as objects (None for "no reason")
+    reasons += [getattr(reason, "code", None) for reason in getattr(exc, "cancellation_reasons", None) or []]
+    codes = {code for code in reasons if code and code != "None"}
+    return bool(codes) and codes <= NOT_NOW_REASONS
+
+
+def unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what it wraps: PynamoDB keeps botocore's error as `cause`) is a
+    service behind us throttling, failing, timing out or out of reach."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (ConnectionError, HTTPClientError)):
+            return True
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            if error.get("Code") in UNAVAILABLE_CODES or int(status) >= 500 or _cancelled_for_now(exc):
+                return True
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+        seen += 1
+    return False

@@ -14,7 +14,9 @@ from chalicelib.config import settings
 
 
 class SmsFailed(Exception):
-    """The provider refused or failed; `reason` is safe to log (no number, no text)."""
+    """The provider refused the message (opted out, an invalid number...); `reason` is safe
+    to log (no number, no text). A throttle, a timeout or an unreachable SNS is not a
+    refusal: it propagates as the fault it is (503 `unavailable`)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -38,9 +40,11 @@ class SnsSender:
                     "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": settings().sms_sender_id},
                 },
             )
-        except ClientError as exc:
-            raise SmsFailed(exc.response.get("Error", {}).get("Code", "ClientError")) from None
-        except BotoCoreError as exc:
+        except (ClientError, BotoCoreError) as exc:
+            if aws.unavailable(exc):
+                raise
+            if isinstance(exc, ClientError):
+                raise SmsFailed(exc.response.get("Error", {}).get("Code", "ClientError")) from None
             raise SmsFailed(type(exc).__name__) from None
 
 
