@@ -22,7 +22,7 @@ run: venv
 
 test: venv
 	test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=20
 
 lint: venv
 	$(VENV)/bin/cfn-lint infra/template.yaml infra/waf.yaml

@@ -27,10 +27,15 @@ A few calls are deliberately not faults of the answer (`Flow.absorbed`): the `sm
 line written after SNS took a text (the text has gone; the person must not be told to ask
 for another). For those the request succeeds and the test checks that it fully did.
 
-Every (flow, call, kind) is run: no sampling, except in one place, said where it is: the
-ten identical KMS GenerateMac calls that hash a new set of recovery codes
-(`confirm_two_factor`, calls 6 to 15) get every kind at the first and the last, and one kind
-each, in rotation, in between.
+Every call of every flow is failed. Every kind of fault is run at each flow's first and last
+call, at every SNS call (a refusal by SNS and a fault of SNS are told apart there) and at the
+absorbed ones; a DynamoDB or KMS call in the middle of a flow gets one of the four, in
+rotation along the flow, and, for a transaction, `cancelled` too:
+the kinds differ only in how `aws.unavailable` recognises them, which
+tests/unit/test_aws_faults.py checks for every kind at every service, and this matrix is
+about what each call leaves behind (it runs in under half the time). The ten identical KMS
+GenerateMac calls that hash a new set of recovery codes (`confirm_two_factor`, calls 6 to
+15) get every kind at the first and the last, and one kind each, in rotation, in between.
 
 `test_botocore_retries_*` let botocore's own retry loop run (the fault injected below it, at
 the HTTP send, or a closed port) and check that a request answers 503 after exactly
@@ -709,7 +714,13 @@ def _kinds(flow: Flow, index: int) -> tuple[str, ...]:
     kinds = kinds_for(flow.call(index))
     if flow.name == "confirm_two_factor" and index in RECOVERY_MACS[1:-1]:
         return (KINDS[index % len(KINDS)],)  # the sampled middle of the ten identical calls
-    return kinds
+    if index in (1, len(flow.calls)) or flow.call(index).service == "sns" or index in flow.absorbed:
+        return kinds
+    # A DynamoDB or KMS call in the middle of a flow: one kind, in rotation along the flow,
+    # and a transaction's cancellation. The product tells the kinds apart in one place
+    # (aws.unavailable), which tests/unit/test_aws_faults.py checks for every kind at every
+    # service and operation; what this matrix adds is what each call leaves behind.
+    return (KINDS[index % len(KINDS)],) + tuple(kind for kind in kinds if kind not in KINDS)
 
 
 CASES = [pytest.param(flow.name, index, kind, id=f"{flow.name}-{index}-{flow.call(index).operation}-{kind}")

@@ -137,7 +137,9 @@ def test_a_cli_login_with_a_code_gets_the_new_api_key(api, clock):
     assert answer.cookie is None
 
 
-def test_the_confirming_code_cannot_log_in(api):
+def test_the_confirming_code_cannot_log_in(api, clock):
+    # on a frozen clock: on a real one a step can end between the confirm and the login,
+    # and the next step's code (a different, unused one) rightly logs in
     account = api.signup()
     two_factor = enable_two_factor(api, account)
     token = password_step(api, account).body["login_token"]
