@@ -78,12 +78,6 @@ class NotFound(TwostepError):
     message = "Not found."
 
 
-class MethodNotAllowed(TwostepError):
-    status = 405
-    code = "method_not_allowed"
-    message = "That method is not allowed on this path."
-
-
 class Conflict(TwostepError):
     status = 409
     code = "conflict"

@@ -47,20 +47,17 @@ def list_sessions():
 @http.route(bp, "/account/sessions/{session_id}", methods=["DELETE"])
 def revoke_session(session_id: str):
     from chalicelib.auth import sessions
-    from chalicelib.store import events
 
     request = bp.current_request
     principal = http.authenticate(request)
-    item = sessions.owned(principal, session_id[:64])
-    sessions.revoke(item)
-    events.record(principal.user.user_id, "session_revoked", http.client(request), {"kind": item.kind, "id": item.id})
+    item = sessions.revoke_owned(principal, session_id[:64], http.client(request))
     headers = {"Set-Cookie": http.clear_cookie()} if item.id == principal.session.id else {}
     return http.json_response(None, 204, headers)
 
 
 @http.route(bp, "/account/events")
 def list_events():
-    from chalicelib.store import events
+    from chalicelib import events
 
     principal = http.authenticate(bp.current_request)
     return http.json_response({"events": events.recent(principal.user.user_id)})

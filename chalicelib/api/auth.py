@@ -74,12 +74,10 @@ def second_factor_login():
 @http.route(bp, "/logout", methods=["POST"])
 def logout():
     from chalicelib.auth import sessions
-    from chalicelib.store import events
 
     request = bp.current_request
     principal = http.authenticate(request)
     if principal.via == "cookie":
-        sessions.revoke(principal.session)
-        events.record(principal.user.user_id, "logout", http.client(request))
+        sessions.log_out(principal, http.client(request))
         return http.json_response(None, 204, {"Set-Cookie": http.clear_cookie()})
     return http.json_response(None, 204)

@@ -10,7 +10,7 @@ from chalicelib.auth import emails, passwords, sessions
 from chalicelib.config import settings
 from chalicelib.context import Client
 from chalicelib.errors import Conflict, PasswordIncorrect, Unauthenticated
-from chalicelib.store import events
+from chalicelib import events
 from chalicelib.store.models import CommitRefused, SessionModel, UserModel, commit, get_many
 
 
@@ -68,7 +68,7 @@ def signup(raw_email: str, password: str, client: Client) -> tuple[UserModel, st
           for key in keys[1:]),  # an account stored under the address's older key takes it too
         lambda tx: tx.save(key_item, condition=SessionModel.id.does_not_exist()),
         lambda tx: tx.save(browser_item, condition=SessionModel.id.does_not_exist()),
-        lambda tx: tx.save(events.build(user.user_id, "signup", client)),
+        events.logged(user.user_id, events.SIGNUP, client),
     ]
     try:
         commit(writes)
@@ -98,7 +98,7 @@ def require_password(user: UserModel, password: str, client: Client, action: str
         raise refused.rate_limited() from None
     current = counted.item
     if not passwords.verify(current.password_hash, password):
-        events.record(user.user_id, "password_failed", client,
+        events.record(user.user_id, events.PASSWORD_FAILED, client,
                       {"action": action, "consecutive_failures": counted.failures})
         raise PasswordIncorrect()
     try:
@@ -132,7 +132,7 @@ def api_key(user: UserModel) -> str:
 def reveal_api_key(user: UserModel, password: str, client: Client) -> str:
     require_password(user, password, client, "api_key_revealed")
     key = api_key(user)
-    events.record(user.user_id, "api_key_revealed", client)
+    events.record(user.user_id, events.API_KEY_REVEALED, client)
     return key
 
 
@@ -170,7 +170,7 @@ def regenerate_api_key(user: UserModel, password: str, client: Client) -> str:
         commit([
             lambda tx: tx.update(user, actions=user_actions, condition=UserModel.api_key_id == user.api_key_id),
             *ops,
-            lambda tx: tx.save(events.build(user.user_id, "api_key_regenerated", client)),
+            events.logged(user.user_id, events.API_KEY_REGENERATED, client),
         ])
     except CommitRefused:
         raise Conflict("The API key changed meanwhile. Try again.") from None

@@ -18,7 +18,7 @@ from chalicelib.auth import login, second_factor, sessions
 from chalicelib.auth.sessions import Principal
 from chalicelib.context import Client
 from chalicelib.errors import Forbidden, NotFound, TwostepError
-from chalicelib.store import events
+from chalicelib import events
 from chalicelib.store.models import SessionModel, UserModel, commit
 
 DEFAULT_LIFETIME = 30 * 24 * 3600  # what Heroku's CLI asks for
@@ -57,7 +57,7 @@ def create(raw_email: str, password: str, code: str | None, client: Client, *,
     save = lambda tx: tx.save(item, condition=SessionModel.id.does_not_exist())  # noqa: E731
     try:
         if user.two_factor_enabled_at is None:
-            commit([save, reset, lambda tx: tx.save(events.build(user.user_id, "login", client, detail))])
+            commit([save, reset, events.logged(user.user_id, events.LOGIN, client, detail)])
         elif not code:
             commit([reset])  # the password was right: its failures are behind us
             raise TwoFactorRequired()
@@ -98,6 +98,5 @@ def revoke(principal: Principal, authorization_id: str, client: Client) -> Sessi
     if authorization_id == DEFAULT_ID:
         raise Forbidden("The API key cannot be deleted: regenerate it in your account settings.")
     item = find(principal, authorization_id)
-    sessions.revoke(item)
-    events.record(principal.user.user_id, "session_revoked", client, {"kind": item.kind, "id": item.id})
+    sessions.end(item, client, events.SESSION_REVOKED)
     return item

@@ -18,7 +18,7 @@ from chalicelib import aws, clock, throttle
 from chalicelib.auth import accounts, passwords, sessions
 from chalicelib.context import Client
 from chalicelib.errors import InvalidCredentials, InvalidRequest
-from chalicelib.store import events
+from chalicelib import events
 from chalicelib.store.models import EphemeralModel, EventModel, SessionModel, UserModel, commit, ttl
 
 CLIENTS = ("browser", "cli")
@@ -41,7 +41,7 @@ def finish(user: UserModel, client_kind: str, client: Client, reset: Any = None)
     """Hand out the credential the password step asked for and log the login, in one write
     (with the password counter's reset, when there is one)."""
     result = LoginResult(status="authenticated", user=user)
-    writes = [lambda tx: tx.save(events.build(user.user_id, "login", client, {"client": client_kind}))]
+    writes = [events.logged(user.user_id, events.LOGIN, client, {"client": client_kind})]
     if client_kind == "cli":
         result.api_key = accounts.api_key(user)
     else:
@@ -60,7 +60,7 @@ def password_counter(email: str) -> throttle.Counter:
 def _decoy(client: Client, failures: int) -> EventModel:
     """What an unknown email writes where a known one logs `login_failed`: an event of the
     same shape under a throwaway key, gone within the hour."""
-    decoy = events.build(secrets.token_hex(16), "login_failed", client, {"consecutive_failures": failures})
+    decoy = events.build(secrets.token_hex(16), events.LOGIN_FAILED, client, {"consecutive_failures": failures})
     decoy.expires_at = ttl(clock.now() + DECOY_SECONDS)
     return decoy
 
@@ -89,7 +89,7 @@ def check_password(raw_email: str, password: str, client: Client) -> tuple[UserM
         _decoy(client, counted.failures).save()
         raise InvalidCredentials()
     if not passwords.verify(user.password_hash, password):
-        events.build(user.user_id, "login_failed", client, {"consecutive_failures": counted.failures}).save()
+        events.build(user.user_id, events.LOGIN_FAILED, client, {"consecutive_failures": counted.failures}).save()
         raise InvalidCredentials()
     if passwords.needs_rehash(user.password_hash):
         try:

@@ -31,7 +31,7 @@ from chalicelib.errors import InvalidRequest, LoginCodeInvalid, TwoFactorLocked,
 from chalicelib.factors import login_factors
 from chalicelib.factors import sms
 from chalicelib.factors.base import LoginFactor, Proof, TxOp
-from chalicelib.store import events
+from chalicelib import events
 from chalicelib.store.models import CommitRefused, EphemeralModel, UserModel, commit, get_many, ttl
 
 
@@ -145,11 +145,10 @@ def _claim(email: str, user_id: str, factor: LoginFactor, login: EphemeralModel 
 def _failed(login: EphemeralModel | None, user: UserModel, factor: LoginFactor, count: int, client: Client) -> None:
     """An examined wrong code: already counted by its claim; the log says so, and at the
     lock the login token dies with it."""
-    writes: list[TxOp] = [lambda tx: tx.save(events.build(
-        user.user_id, "two_factor_failed", client, {"method": factor.method, "consecutive_failures": count}))]
+    writes: list[TxOp] = [events.logged(
+        user.user_id, events.TWO_FACTOR_FAILED, client, {"method": factor.method, "consecutive_failures": count})]
     if count == throttle.LOCK_AT:
-        writes.append(lambda tx: tx.save(events.build(user.user_id, "two_factor_locked", client,
-                                                      {"consecutive_failures": count})))
+        writes.append(events.logged(user.user_id, events.TWO_FACTOR_LOCKED, client, {"consecutive_failures": count}))
     if count >= throttle.LOCK_AT and login is not None:
         writes.append(lambda tx: tx.delete(login))
     commit(writes)
@@ -183,9 +182,9 @@ def redeem(email: str, user_id: str, factor: LoginFactor, value: str, client: Cl
     unchanged = UserModel.two_factor_enabled_at.exists() & (UserModel.session_epoch == user.session_epoch)
     if proof.user_condition is not None:
         unchanged = unchanged & proof.user_condition
-    logged = [events.build(user.user_id, "login", client, {**event_detail, **proof.detail})]
+    logged = [events.build(user.user_id, events.LOGIN, client, {**event_detail, **proof.detail})]
     if proof.detail.get("method") == "recovery_code":
-        logged.append(events.build(user.user_id, "recovery_code_used", client,
+        logged.append(events.build(user.user_id, events.RECOVERY_CODE_USED, client,
                                    {"position": proof.detail.get("position")}))
     writes: list[TxOp] = []
     if login is not None:

@@ -134,8 +134,33 @@ def revoke_actions() -> list:
     return [SessionModel.revoked_at.set(now), SessionModel.expires_at.set(ttl(now + REVOKED_KEEP_SECONDS))]
 
 
-def revoke(item: SessionModel) -> None:
-    item.update(actions=revoke_actions(), condition=SessionModel.id.exists())
+def end(item: SessionModel, client: Client, event_type: str) -> None:
+    """End one credential and log it (`logout` or `session_revoked`), in one transaction."""
+    from chalicelib import events
+    from chalicelib.store.models import CommitRefused, commit
+
+    detail = None if event_type == events.LOGOUT else {"kind": item.kind, "id": item.id}
+    try:
+        commit([lambda tx: tx.update(item, actions=revoke_actions(), condition=SessionModel.id.exists()),
+                events.logged(item.user_id, event_type, client, detail)])
+    except CommitRefused:
+        raise NotFound("No such session.") from None
+
+
+def log_out(principal: Principal, client: Client) -> None:
+    """POST /api/logout with a cookie: this browser session ends."""
+    from chalicelib import events
+
+    end(principal.session, client, events.LOGOUT)
+
+
+def revoke_owned(principal: Principal, session_id: str, client: Client) -> SessionModel:
+    """DELETE /api/account/sessions/{id}: one of this user's sessions or authorizations ends."""
+    from chalicelib import events
+
+    item = owned(principal, session_id)
+    end(item, client, events.SESSION_REVOKED)
+    return item
 
 
 def owned(principal: Principal, session_id: str, kinds: tuple[str, ...] = LISTED_KINDS) -> SessionModel:

@@ -18,7 +18,7 @@ from chalicelib.config import settings
 from chalicelib.context import Client
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.factors import recovery, totp
-from chalicelib.store import events
+from chalicelib import events
 from chalicelib.store.models import CommitRefused, FactorModel, SessionModel, UserModel, commit
 
 
@@ -27,12 +27,6 @@ def _commit(ops: list, conflict: str) -> None:
         commit(ops)
     except CommitRefused:
         raise Conflict(conflict) from None
-
-
-def _logged(user: UserModel, client: Client, type_: str, detail: dict | None = None):
-    """An event written in the change's own transaction: logged if and only if it happened."""
-    event = events.build(user.user_id, type_, client, detail)
-    return lambda tx: tx.save(event)
 
 
 def setup(principal: Principal, password: str, name: str | None, client: Client) -> dict[str, Any]:
@@ -47,7 +41,7 @@ def confirm(principal: Principal, authenticator_id: str, code: str, client: Clie
     if user.two_factor_enabled_at is not None:
         ops.append(lambda tx: tx.update(user, actions=[UserModel.authenticator_ids.add({pending.pending_id})],
                                         condition=UserModel.two_factor_enabled_at.exists()))
-        ops.append(_logged(user, client, "authenticator_added", {"name": pending.name}))
+        ops.append(events.logged(user.user_id, events.AUTHENTICATOR_ADDED, client, {"name": pending.name}))
         _commit(ops, "Two-factor changed meanwhile. Start again.")
         return {"enabled": True}
 
@@ -74,8 +68,8 @@ def confirm(principal: Principal, authenticator_id: str, code: str, client: Clie
         ops.append(lambda tx: tx.update(principal.session, actions=[SessionModel.epoch.set(new_epoch)],
                                         condition=SessionModel.revoked_at.does_not_exist()))
     ops.extend(code_ops)
-    ops.append(_logged(user, client, "two_factor_enabled", {"authenticator": pending.name}))
-    ops.append(_logged(user, client, "api_key_regenerated", {"reason": "two_factor_enabled"}))
+    ops.append(events.logged(user.user_id, events.TWO_FACTOR_ENABLED, client, {"authenticator": pending.name}))
+    ops.append(events.logged(user.user_id, events.API_KEY_REGENERATED, client, {"reason": "two_factor_enabled"}))
     _commit(ops, "Two-factor changed meanwhile. Start again.")
     return {"enabled": True, "recovery_codes": codes, "api_key": api_key}
 
@@ -91,7 +85,7 @@ def disable(principal: Principal, password: str, client: Client) -> dict[str, An
                  UserModel.phone_hint.remove(), UserModel.phone_id.remove(), UserModel.second_factor_failures.remove(),
                  UserModel.second_factor_failed_at.remove()],
         condition=UserModel.two_factor_enabled_at.exists(),
-    ), _logged(user, client, "two_factor_disabled")]
+    ), events.logged(user.user_id, events.TWO_FACTOR_DISABLED, client)]
     for item in FactorModel.query(user.user_id, consistent_read=True):
         if item.factor_id == recovery.SET_ID:
             ops.extend(recovery.delete_ops(item))
@@ -113,7 +107,7 @@ def remove_authenticator(principal: Principal, authenticator_id: str, password: 
         lambda tx: tx.delete(item, condition=FactorModel.factor_id.exists()),
         lambda tx: tx.update(user, actions=[UserModel.authenticator_ids.delete({authenticator_id})],
                              condition=size(UserModel.authenticator_ids) > 1),
-        _logged(user, client, "authenticator_removed", {"name": item.name}),
+        events.logged(user.user_id, events.AUTHENTICATOR_REMOVED, client, {"name": item.name}),
     ], "This is your last authenticator. To stop using two-factor, disable it instead.")
 
 
@@ -122,7 +116,7 @@ def view_recovery_codes(principal: Principal, password: str, client: Client) -> 
     accounts.require_password(user, password, client, "recovery_codes_viewed")
     _require_enabled(user)
     codes = recovery.view(user)
-    events.record(user.user_id, "recovery_codes_viewed", client)
+    events.record(user.user_id, events.RECOVERY_CODES_VIEWED, client)
     return codes
 
 
@@ -131,7 +125,7 @@ def regenerate_recovery_codes(principal: Principal, password: str, client: Clien
     accounts.require_password(user, password, client, "recovery_codes_regenerated")
     _require_enabled(user)
     codes, ops = recovery.new_set_ops(user, replacing=recovery.current_set(user.user_id))
-    ops.append(_logged(user, client, "recovery_codes_regenerated"))
+    ops.append(events.logged(user.user_id, events.RECOVERY_CODES_REGENERATED, client))
     _commit(ops, "The recovery codes changed meanwhile. Try again.")
     return [{"code": code, "used_at": None} for code in codes]
 

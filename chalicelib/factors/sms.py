@@ -23,7 +23,7 @@ from chalicelib.context import Client
 from chalicelib.errors import InvalidCode, NotFound, TwostepError, Unauthenticated
 from chalicelib.factors.base import Proof, digits
 from chalicelib.sms_sender import SmsFailed, sender
-from chalicelib.store import events
+from chalicelib import events
 from chalicelib.store.models import CommitRefused, EphemeralModel, FactorModel, UserModel, commit, ttl
 
 log = logging.getLogger("twostep.sms")
@@ -125,12 +125,12 @@ def _send(user_id: str, e164: str, text: str, client: Client, writes: list, purp
     except Exception as exc:
         reason = exc.reason if isinstance(exc, SmsFailed) else type(exc).__name__
         _quietly(undo)
-        _quietly(lambda: events.record(user_id, "sms_failed", client, {"purpose": purpose, "reason": reason}))
+        _quietly(lambda: events.record(user_id, events.SMS_FAILED, client, {"purpose": purpose, "reason": reason}))
         if isinstance(exc, SmsFailed):
             raise SmsUnavailable() from None
         raise
     # The text has gone: a fault from here on must not make the person send another.
-    _quietly(lambda: events.record(user_id, "sms_sent", client, {"purpose": purpose}))
+    _quietly(lambda: events.record(user_id, events.SMS_SENT, client, {"purpose": purpose}))
 
 
 def _quietly(write: Any) -> None:
@@ -179,7 +179,7 @@ def start_setup(user: UserModel, e164: str, region: str, client: Client) -> str:
         created_at=now,
         expires_at=ttl(now + CODE_SECONDS),
     )
-    added = events.build(user.user_id, "phone_added", client, {"phone_hint": hint(e164)})
+    added = events.build(user.user_id, events.PHONE_ADDED, client, {"phone_hint": hint(e164)})
     _send(user.user_id, e164, f"Your twostep setup code is {code}. It expires in 10 minutes.", client,
           [lambda tx: tx.save(item), lambda tx: tx.save(added)], "phone_setup",
           undo=lambda: item.delete(condition=FactorModel.pending_id == setup_id))
@@ -219,7 +219,7 @@ def verify_setup(user: UserModel, code: str, client: Client) -> str:
         raise InvalidCode("This code has expired or no number is waiting to be verified. Add the number again.")
     typed = digits(code, DIGITS)
     if typed is None or not hmac.compare_digest(code_hash(item.pending_id, typed), item.code_hash or ""):
-        events.record(user.user_id, "phone_verify_failed", client, {"consecutive_failures": counted.failures})
+        events.record(user.user_id, events.PHONE_VERIFY_FAILED, client, {"consecutive_failures": counted.failures})
         raise InvalidCode("That code is not valid. Check the latest text message and try again.")
     phone_id = secrets.token_hex(8)
     confirmed = FactorModel(user.user_id, PHONE_ID, kind="sms", name=item.name, pending_id=phone_id,
@@ -232,7 +232,7 @@ def verify_setup(user: UserModel, code: str, client: Client) -> str:
             lambda tx: tx.update(user, actions=[UserModel.phone_hint.set(item.name), UserModel.phone_id.set(phone_id)],
                                  condition=UserModel.two_factor_enabled_at.exists()),
             lambda tx: tx.delete(counter.item),
-            lambda tx: tx.save(events.build(user.user_id, "phone_verified", client, {"phone_hint": item.name})),
+            events.logged(user.user_id, events.PHONE_VERIFIED, client, {"phone_hint": item.name}),
         ])
     except CommitRefused:
         raise InvalidCode("This code has expired or no number is waiting to be verified. Add the number again.") from None
@@ -249,7 +249,7 @@ def remove(user: UserModel, client: Client) -> bool:
         lambda tx: tx.delete(FactorModel(user.user_id, PENDING_ID)),
         lambda tx: tx.update(user, actions=[UserModel.phone_hint.remove(), UserModel.phone_id.remove()],
                              condition=UserModel.user_id == user.user_id),
-        lambda tx: tx.save(events.build(user.user_id, "phone_removed", client)),
+        events.logged(user.user_id, events.PHONE_REMOVED, client),
     ])
     return True
 

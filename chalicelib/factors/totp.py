@@ -40,8 +40,8 @@ def current_step(now: float) -> int:
     return int(now // STEP_SECONDS)
 
 
-def code_at(secret: str, step: int, digits: int = DIGITS, digest: Any = None) -> str:
-    totp = pyotp.TOTP(secret, digits=digits, interval=STEP_SECONDS, digest=digest)
+def code_at(secret: str, step: int, digits: int = DIGITS) -> str:
+    totp = pyotp.TOTP(secret, digits=digits, interval=STEP_SECONDS)
     return totp.generate_otp(step)
 
 
