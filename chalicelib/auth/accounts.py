@@ -5,13 +5,15 @@ import secrets
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import aws, clock, throttle
+from chalicelib import aws, clock, events, throttle
 from chalicelib.auth import emails, passwords, sessions
 from chalicelib.config import settings
 from chalicelib.context import Client
 from chalicelib.errors import Conflict, PasswordIncorrect, Unauthenticated
-from chalicelib import events
 from chalicelib.store.models import CommitRefused, SessionModel, UserModel, commit, get_many
+
+
+API_KEY_PURPOSE = "api_key"  # the API key's KMS encryption context purpose
 
 
 def password_counter_key(email: str) -> str:
@@ -114,11 +116,11 @@ def api_key(user: UserModel) -> str:
     """The account's API key in clear, for this request only. A ciphertext made with an
     older encryption context is rewritten with the current one here (outside the login
     budgets: it happens once per account)."""
-    key = aws.decrypt(user.api_key_ciphertext, user.user_id, "api_key", user.api_key_context).decode()
+    key = aws.decrypt(user.api_key_ciphertext, user.user_id, API_KEY_PURPOSE, user.api_key_context).decode()
     if not aws.current(user.api_key_context):
         from pynamodb.exceptions import UpdateError
 
-        ciphertext = aws.encrypt(key.encode(), user.user_id, "api_key")
+        ciphertext = aws.encrypt(key.encode(), user.user_id, API_KEY_PURPOSE)
         try:
             user.update(actions=[UserModel.api_key_ciphertext.set(ciphertext), UserModel.api_key_context.set(aws.CONTEXT)],
                         condition=UserModel.api_key_id == user.api_key_id)
@@ -142,7 +144,7 @@ def _new_api_key(user: UserModel, client: Client, epoch: int | None = None) -> t
     key_item, key = sessions.build(user, sessions.API_KEY, client, description="API key")
     if epoch is not None:
         key_item.epoch = epoch
-    return key_item, key, aws.encrypt(key.encode(), user.user_id, "api_key")
+    return key_item, key, aws.encrypt(key.encode(), user.user_id, API_KEY_PURPOSE)
 
 
 def api_key_rotation(user: UserModel, client: Client, epoch: int | None = None) -> tuple[list, list, str]:

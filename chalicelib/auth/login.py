@@ -14,11 +14,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import aws, clock, throttle
+from chalicelib import aws, clock, events, throttle
 from chalicelib.auth import accounts, passwords, sessions
 from chalicelib.context import Client
 from chalicelib.errors import InvalidCredentials, InvalidRequest
-from chalicelib import events
 from chalicelib.store.models import EphemeralModel, EventModel, SessionModel, UserModel, commit, ttl
 
 CLIENTS = ("browser", "cli")

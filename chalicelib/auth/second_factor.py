@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import aws, clock, throttle
+from chalicelib import aws, clock, events, throttle
 from chalicelib.auth import accounts, sessions, tokens
 from chalicelib.auth.login import LoginResult
 from chalicelib.config import settings
@@ -31,7 +31,6 @@ from chalicelib.errors import InvalidRequest, LoginCodeInvalid, TwoFactorLocked,
 from chalicelib.factors import login_factors
 from chalicelib.factors import sms
 from chalicelib.factors.base import LoginFactor, Proof, TxOp
-from chalicelib import events
 from chalicelib.store.models import CommitRefused, EphemeralModel, UserModel, commit, get_many, ttl
 
 

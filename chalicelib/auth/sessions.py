@@ -12,12 +12,12 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib import clock
+from chalicelib import clock, events
 from chalicelib.auth import tokens
 from chalicelib.config import settings
 from chalicelib.context import Client
 from chalicelib.errors import NotFound, SessionRevoked, Unauthenticated
-from chalicelib.store.models import SessionModel, UserModel, ttl
+from chalicelib.store.models import CommitRefused, SessionModel, UserModel, commit, ttl
 
 BROWSER = "browser"
 AUTHORIZATION = "authorization"
@@ -136,9 +136,6 @@ def revoke_actions() -> list:
 
 def end(item: SessionModel, client: Client, event_type: str) -> None:
     """End one credential and log it (`logout` or `session_revoked`), in one transaction."""
-    from chalicelib import events
-    from chalicelib.store.models import CommitRefused, commit
-
     detail = None if event_type == events.LOGOUT else {"kind": item.kind, "id": item.id}
     try:
         commit([lambda tx: tx.update(item, actions=revoke_actions(), condition=SessionModel.id.exists()),
@@ -149,15 +146,11 @@ def end(item: SessionModel, client: Client, event_type: str) -> None:
 
 def log_out(principal: Principal, client: Client) -> None:
     """POST /api/logout with a cookie: this browser session ends."""
-    from chalicelib import events
-
     end(principal.session, client, events.LOGOUT)
 
 
 def revoke_owned(principal: Principal, session_id: str, client: Client) -> SessionModel:
     """DELETE /api/account/sessions/{id}: one of this user's sessions or authorizations ends."""
-    from chalicelib import events
-
     item = owned(principal, session_id)
     end(item, client, events.SESSION_REVOKED)
     return item

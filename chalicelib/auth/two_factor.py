@@ -11,14 +11,13 @@ from typing import Any
 
 from pynamodb.expressions.condition import size
 
-from chalicelib import clock
+from chalicelib import clock, events
 from chalicelib.auth import accounts, sessions
 from chalicelib.auth.sessions import Principal
 from chalicelib.config import settings
 from chalicelib.context import Client
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.factors import recovery, totp
-from chalicelib import events
 from chalicelib.store.models import CommitRefused, FactorModel, SessionModel, UserModel, commit
 
 

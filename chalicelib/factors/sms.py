@@ -17,19 +17,19 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import aws, clock, throttle
+from chalicelib import aws, clock, events, throttle
 from chalicelib.config import settings
 from chalicelib.context import Client
 from chalicelib.errors import InvalidCode, NotFound, TwostepError, Unauthenticated
 from chalicelib.factors.base import Proof, digits
 from chalicelib.sms_sender import SmsFailed, sender
-from chalicelib import events
 from chalicelib.store.models import CommitRefused, EphemeralModel, FactorModel, UserModel, commit, ttl
 
 log = logging.getLogger("twostep.sms")
 
 PHONE_ID = "phone"
 PENDING_ID = "pending#phone"
+PURPOSE = "phone"  # the number's KMS encryption context purpose
 CODE_SECONDS = 10 * 60
 DIGITS = 6
 
@@ -172,7 +172,7 @@ def start_setup(user: UserModel, e164: str, region: str, client: Client) -> str:
         kind="sms",
         name=hint(e164),
         pending_id=setup_id,
-        secret_ciphertext=aws.encrypt(e164.encode(), user.user_id, "phone"),
+        secret_ciphertext=aws.encrypt(e164.encode(), user.user_id, PURPOSE),
         secret_context=aws.CONTEXT,
         region=region,
         code_hash=code_hash(setup_id, code),
@@ -260,11 +260,11 @@ def _number(user: UserModel, item: FactorModel) -> tuple[str, str]:
     """The phone's number in clear and its country. An item written before purposes were
     in the encryption context, or before countries were kept, is brought up to date here
     (once per phone, outside the login budgets)."""
-    e164 = aws.decrypt(item.secret_ciphertext, user.user_id, "phone", item.secret_context).decode()
+    e164 = aws.decrypt(item.secret_ciphertext, user.user_id, PURPOSE, item.secret_context).decode()
     region = item.region
     actions = []
     if not aws.current(item.secret_context):
-        actions += [FactorModel.secret_ciphertext.set(aws.encrypt(e164.encode(), user.user_id, "phone")),
+        actions += [FactorModel.secret_ciphertext.set(aws.encrypt(e164.encode(), user.user_id, PURPOSE)),
                     FactorModel.secret_context.set(aws.CONTEXT)]
     if region is None:
         import phonenumbers
