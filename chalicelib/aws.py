@@ -48,15 +48,20 @@ def botocore_session() -> Any:
 ATTEMPTS = 2
 CONNECT_TIMEOUT = 1
 READ_TIMEOUT = {"dynamodb": 2, "kms": 2, "sns": 3, "sesv2": 3}
+# The local emulator (local/emulator.py) answers one request at a time, so that its
+# conditional writes are atomic as DynamoDB's are: in a burst of parallel requests a call
+# waits its turn behind every other, seconds on a loaded machine, where DynamoDB answers in
+# milliseconds. Against it the read timeout is the time to wait for a queue, not a service.
+EMULATOR_READ_TIMEOUT = 20
 
 
-def client_config(service: str) -> Any:
+def client_config(service: str, *, emulated: bool = False) -> Any:
     from botocore.config import Config
 
     return Config(
         retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
         connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT.get(service, 2),
+        read_timeout=EMULATOR_READ_TIMEOUT if emulated else READ_TIMEOUT.get(service, 2),
         # PynamoDB's own choice for DynamoDB: it builds the requests itself, correctly, and
         # validation costs CPU on every call.
         parameter_validation=service != "dynamodb",
@@ -73,7 +78,8 @@ def client(service: str) -> Any:
     with _lock:
         found = _clients.get(key)
         if found is None:
-            kwargs: dict[str, Any] = {"region_name": cfg.region, "config": client_config(service)}
+            kwargs: dict[str, Any] = {"region_name": cfg.region,
+                                      "config": client_config(service, emulated=bool(cfg.aws_endpoint))}
             if cfg.aws_endpoint:
                 kwargs["endpoint_url"] = cfg.aws_endpoint
                 kwargs.update(LOCAL_CREDENTIALS)

@@ -226,3 +226,15 @@ def test_the_backoff_model_is_botocores():
     assert backoff.delay_amount(plain) == 2.0
     asked = SimpleNamespace(attempt_number=2, http_response=SimpleNamespace(headers={"x-amz-retry-after": "60000"}))
     assert backoff.delay_amount(asked) == 2.0 + ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_only_the_emulator_gets_the_longer_read_timeout(service, monkeypatch):
+    """The emulator answers one request at a time, so a call in a burst waits behind the
+    others; real AWS keeps the stated timeout."""
+    monkeypatch.setenv("TWOSTEP_STAGE", "local")
+    monkeypatch.setenv("TWOSTEP_AWS_ENDPOINT", "http://127.0.0.1:1")
+    emulated = aws.client(service)
+    assert emulated.meta.config.read_timeout == aws.EMULATOR_READ_TIMEOUT
+    assert emulated.meta.config.retries["total_max_attempts"] == aws.ATTEMPTS
+    assert aws.client_config(service).read_timeout == aws.READ_TIMEOUT[service] < aws.EMULATOR_READ_TIMEOUT
