@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.config import settings
@@ -173,20 +174,43 @@ def _cancelled_for_now(exc: Any) -> bool:
     return bool(codes) and codes <= NOT_NOW_REASONS
 
 
-def unavailable(exc: BaseException | None) -> bool:
-    """Whether `exc` (or what it wraps: PynamoDB keeps botocore's error as `cause`) is a
-    service behind us throttling, failing, timing out or out of reach."""
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """`exc` and what it wraps (PynamoDB keeps botocore's error as `cause`), at most 10 deep."""
     seen = 0
     while exc is not None and seen < 10:
-        if isinstance(exc, (ConnectionError, HTTPClientError)):
-            return True
-        if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-            if error.get("Code") in UNAVAILABLE_CODES or int(status) >= 500 or _cancelled_for_now(exc):
-                return True
+        yield exc
         exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
         seen += 1
+
+
+def unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what it wraps) is a service behind us throttling, failing, timing
+    out or out of reach."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    for link in _chain(exc):
+        if isinstance(link, (ConnectionError, HTTPClientError)):
+            return True
+        if isinstance(link, ClientError):
+            error = link.response.get("Error", {})
+            status = link.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            if error.get("Code") in UNAVAILABLE_CODES or int(status) >= 500 or _cancelled_for_now(link):
+                return True
     return False
+
+
+def fault_name(exc: BaseException) -> str:
+    """What a log line may say of a fault: `exc`'s type and the botocore error it wraps, with
+    its AWS error code (never a message, which may quote the request)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    for link in _chain(exc):
+        if isinstance(link, ClientError):
+            code = link.response.get("Error", {}).get("Code")
+            inner = f"{type(link).__name__} ({code})" if code else type(link).__name__
+        elif isinstance(link, BotoCoreError):
+            inner = type(link).__name__
+        else:
+            continue
+        return inner if link is exc else f"{type(exc).__name__}: {inner}"
+    return type(exc).__name__

@@ -71,13 +71,15 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None, *,
                 return view(*args, **kwargs)
             except TwostepError as exc:
                 if isinstance(exc, ServiceUnavailable) and exc.__cause__ is not None:
-                    log.warning("a service behind us failed in %s: %s", view.__name__, _fault_name(exc.__cause__))
+                    from chalicelib import aws
+
+                    log.warning("a service behind us failed in %s: %s", view.__name__, aws.fault_name(exc.__cause__))
                 return errors(exc)
             except Exception as exc:  # noqa: BLE001 - the contract forbids stack traces in answers
                 from chalicelib import aws
 
                 if aws.unavailable(exc):
-                    log.warning("a service behind us failed in %s: %s", view.__name__, _fault_name(exc))
+                    log.warning("a service behind us failed in %s: %s", view.__name__, aws.fault_name(exc))
                     return errors(ServiceUnavailable())
                 log.exception("unhandled error in %s", view.__name__)
                 return errors(InternalError())
@@ -85,15 +87,6 @@ def route(bp: Blueprint, path: str, methods: list[str] | None = None, *,
         return bp.route(path, methods=methods or ["GET"], content_types=ANY_CONTENT_TYPE)(wrapped)
 
     return decorator
-
-
-def _fault_name(exc: BaseException) -> str:
-    """The exception's type and the AWS error code it carries, if any (never its message,
-    which may quote the request)."""
-    cause = getattr(exc, "cause", None) or exc.__cause__
-    response = getattr(exc, "response", None) or getattr(cause, "response", None) or {}
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return f"{type(exc).__name__} ({code})" if code else type(exc).__name__
 
 
 def media_type_error(request: Any, allowed: tuple[str, ...]) -> TwostepError | None:

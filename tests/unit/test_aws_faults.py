@@ -234,7 +234,17 @@ def test_only_the_emulator_gets_the_longer_read_timeout(service, monkeypatch):
     others; real AWS keeps the stated timeout."""
     monkeypatch.setenv("TWOSTEP_STAGE", "local")
     monkeypatch.setenv("TWOSTEP_AWS_ENDPOINT", "http://127.0.0.1:1")
+    monkeypatch.setattr(aws, "_clients", {})  # this client is not kept for the tests after
     emulated = aws.client(service)
     assert emulated.meta.config.read_timeout == aws.EMULATOR_READ_TIMEOUT
     assert emulated.meta.config.retries["total_max_attempts"] == aws.ATTEMPTS
     assert aws.client_config(service).read_timeout == aws.READ_TIMEOUT[service] < aws.EMULATOR_READ_TIMEOUT
+
+
+def test_a_faults_log_name_is_the_botocore_error_it_wraps_and_its_code_never_its_message():
+    timeout = wrapped_as_pynamodb(ReadTimeoutError(endpoint_url="https://dynamodb"), TransactWriteError)
+    assert aws.fault_name(timeout) == "TransactWriteError: ReadTimeoutError"
+    throttled = wrapped_as_pynamodb(client_error("ThrottlingException", 400), UpdateError)
+    assert aws.fault_name(throttled) == "UpdateError: VerboseClientError (ThrottlingException)"
+    assert aws.fault_name(client_error("KMSInternalException", 500)) == "ClientError (KMSInternalException)"
+    assert aws.fault_name(RuntimeError("no botocore inside")) == "RuntimeError"
