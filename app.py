@@ -6,6 +6,7 @@ Platform API subset lives at the root (`/oauth/...`, `/account`) and answers err
 Heroku's shape.
 """
 import json
+import logging
 
 from chalicelib import warmup
 
@@ -19,6 +20,10 @@ from chalicelib.config import settings  # noqa: E402
 from chalicelib.errors import Forbidden, PayloadTooLarge, TwostepError  # noqa: E402
 
 app = Chalice(app_name="twostep")
+# Chalice sets its app logger ("twostep", the parent of chalicelib's "twostep.api" and
+# "twostep.sms") to ERROR unless debug: the warnings an operator needs (which AWS call a 503
+# came from, a follow-up write that failed after an SMS) would never reach the log.
+app.log.setLevel(logging.WARNING)
 app.register_blueprint(auth.bp, url_prefix="/api")
 app.register_blueprint(account.bp, url_prefix="/api")
 app.register_blueprint(two_factor.bp, url_prefix="/api")

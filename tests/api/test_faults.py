@@ -743,11 +743,12 @@ def test_each_flow_makes_the_calls_it_declares(api, clock, emulator, name):
 
 
 @pytest.mark.parametrize("name,index,kind", CASES)
-def test_a_fault_answers_503_and_leaves_nothing_half_done(api, clock, emulator, name, index, kind):
+def test_a_fault_answers_503_and_leaves_nothing_half_done(api, clock, emulator, caplog, name, index, kind):
     flow = BY_NAME[name]
     ctx = flow.prepare(api, clock, emulator)
     before = snapshot(emulator, ctx)
 
+    caplog.clear()
     with Faults().fail(index, kind) as faults:
         answer = flow.run(api, ctx)
     assert faults.injected == flow.call(index), f"call {index} was {faults.injected}, not {flow.calls[index - 1]}"
@@ -759,6 +760,7 @@ def test_a_fault_answers_503_and_leaves_nothing_half_done(api, clock, emulator, 
         flow.succeeded(api, ctx, answer, emulator)
     else:
         assert_unavailable(answer, flow.heroku)
+        assert_fault_logged(caplog, kind, faults.injected)
         flow.after_fault(index, changes, ctx)
         assert not changes, f"half done after a {kind} at {flow.call(index)} (call {index}):\n{pprint.pformat(changes)}"
         if ctx.phone and not flow.caps_claimed(index):
@@ -780,6 +782,18 @@ def test_a_fault_answers_503_and_leaves_nothing_half_done(api, clock, emulator, 
         retried = flow.run(api, ctx)
     assert tuple(str(c) for c in again.calls) == flow.calls
     flow.succeeded(api, ctx, retried, emulator)
+
+
+def assert_fault_logged(caplog, kind: str, call) -> None:
+    """The 503's log line names what failed: botocore's error type, or the service's code."""
+    from tests.faults import SERVER_ERROR_CODES, THROTTLE_CODES
+
+    marker = {"timeout": "ReadTimeoutError", "unreachable": "EndpointConnectionError",
+              "throttle": f"({THROTTLE_CODES.get(call.service)})",
+              "server_error": f"({SERVER_ERROR_CODES.get(call.service)})",
+              "cancelled": "(TransactionCanceledException)"}[kind]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("a service behind us failed")]
+    assert any(marker in line for line in lines), f"no log line names {marker}: {lines}"
 
 
 # --- botocore's own retry loop -------------------------------------------------------------
