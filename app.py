@@ -103,9 +103,6 @@ def _contract(event, get_response):
     elif (refused := _unread_body(event)) is not None:
         response = _errors_for(event.path)(refused)
     else:
-        from chalicelib.store.models import bind  # PynamoDB loads on the first request, not at import
-
-        bind()
         response = get_response(event)
         if response.status_code >= 400:
             response = _in_contract_shape(response, event.path)

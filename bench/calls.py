@@ -240,6 +240,7 @@ def argon2_figures(emails: list[str]) -> list[Figure]:
 
     import botocore.session
 
+    from chalicelib import aws
     from chalicelib.auth import passwords
 
     hasher = passwords.hasher()
@@ -254,7 +255,7 @@ def argon2_figures(emails: list[str]) -> list[Figure]:
 
     ddb = botocore.session.get_session().create_client(
         "dynamodb", region_name="us-east-1", endpoint_url=os.environ["TWOSTEP_AWS_ENDPOINT"],
-        aws_access_key_id="testing", aws_secret_access_key="testing")
+        **aws.LOCAL_CREDENTIALS)
     item = ddb.get_item(TableName=os.environ["TWOSTEP_USERS_TABLE"], Key={"email": {"S": emails[-1]}},
                         ConsistentRead=True)["Item"]
     stored = item["password_hash"]["S"]

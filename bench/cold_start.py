@@ -35,14 +35,15 @@ def child_env(outputs: dict[str, str]) -> dict[str, str]:
     """Lambda's environment as far as the app can tell: a deployed stage, credentials in the
     environment, the function's name (the runtime sets it; chalicelib/warmup.py reads it), no
     emulator (nothing is sent anyway: the child's AWS is stubbed)."""
+    from chalicelib import aws
     from local.stack import REMOVED_ENV
 
     env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV and not k.startswith(("TWOSTEP_", "AWS_"))}
     env.update(outputs)
     env.update(PYTHONPATH=str(REPO), TWOSTEP_STAGE="dev", AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
                AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true",
-               AWS_LAMBDA_FUNCTION_NAME="twostep-bench")
+               AWS_LAMBDA_FUNCTION_NAME="twostep-bench",
+               **{name.upper(): value for name, value in aws.LOCAL_CREDENTIALS.items()})
     return env
 
 

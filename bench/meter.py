@@ -172,9 +172,11 @@ class Meter:
 
             import botocore.session
 
+            from chalicelib import aws
+
             self._reader = botocore.session.get_session().create_client(
                 "dynamodb", region_name="us-east-1", endpoint_url=os.environ["TWOSTEP_AWS_ENDPOINT"],
-                aws_access_key_id="testing", aws_secret_access_key="testing")
+                **aws.LOCAL_CREDENTIALS)
         return self._reader
 
     def _schema(self, table: str) -> tuple[list[str], list[list[str]]]:

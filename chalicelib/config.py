@@ -11,16 +11,6 @@ from dataclasses import dataclass
 
 LOCAL_STAGES = ("local", "test")
 
-# Table and key environment variables, in the order infra/template.yaml outputs them.
-TABLE_ENV = {
-    "users": "TWOSTEP_USERS_TABLE",
-    "sessions": "TWOSTEP_SESSIONS_TABLE",
-    "factors": "TWOSTEP_FACTORS_TABLE",
-    "recovery_codes": "TWOSTEP_RECOVERY_CODES_TABLE",
-    "ephemeral": "TWOSTEP_EPHEMERAL_TABLE",
-    "events": "TWOSTEP_EVENTS_TABLE",
-}
-
 
 class ConfigError(RuntimeError):
     """The environment does not describe a usable deployment."""
@@ -49,7 +39,6 @@ class Settings:
     stage: str
     region: str
     aws_endpoint: str | None
-    tables: dict[str, str]
     kms_key_id: str
     hmac_key_id: str
     issuer: str
@@ -76,12 +65,6 @@ class Settings:
     def local(self) -> bool:
         return self.stage in LOCAL_STAGES
 
-    def table(self, name: str) -> str:
-        value = self.tables.get(name)
-        if not value:
-            raise ConfigError(f"{TABLE_ENV[name]} is not set")
-        return value
-
 
 def settings() -> Settings:
     stage = os.environ.get("TWOSTEP_STAGE", "local")
@@ -94,7 +77,6 @@ def settings() -> Settings:
         stage=stage,
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         aws_endpoint=endpoint if stage in LOCAL_STAGES else None,
-        tables={name: os.environ.get(env, "") for name, env in TABLE_ENV.items()},
         kms_key_id=os.environ.get("TWOSTEP_KMS_KEY_ID", ""),
         hmac_key_id=os.environ.get("TWOSTEP_HMAC_KEY_ID", ""),
         issuer=os.environ.get("TWOSTEP_ISSUER", "twostep"),

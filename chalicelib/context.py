@@ -8,7 +8,7 @@ IPV6_PREFIX = 64  # one customer's allocation: an IPv6 client can use any addres
 
 
 @dataclass(frozen=True)
-class Client:
+class Requester:
     ip: str | None = None
     user_agent: str | None = None
 

@@ -1,5 +1,8 @@
-"""Domain errors. Each carries its HTTP status and contract code; app.py maps them to the
-API's error shape in one place (and the Heroku-compatible API maps them to its own)."""
+"""Domain errors, all of them here. Each carries its HTTP status and contract code, and is
+answered in one of the API's two error shapes, each built by one function below: the
+contract's (`contract_body`) and Heroku's on its Platform API subset (`heroku_body`). The
+handlers (api/http.py, api/heroku.py), app.py's framework errors and the local gateway all
+answer through these two."""
 from __future__ import annotations
 
 import math
@@ -90,6 +93,8 @@ class PayloadTooLarge(TwostepError):
 
 
 class UnsupportedMediaType(TwostepError):
+    """A body not sent as JSON (api/http.py media_type_error)."""
+
     status = 415
     code = "unsupported_media_type"
     message = "Send the body as application/json."
@@ -132,3 +137,70 @@ class ServiceUnavailable(TwostepError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.RETRY_AFTER)}
+
+
+class PhoneNotAllowed(TwostepError):
+    code = "phone_not_allowed"
+
+
+class SmsUnavailable(TwostepError):
+    status = 502
+    code = "sms_failed"
+    message = ("We could not send a text message to this number just now. Use your authenticator "
+               "app or a recovery code instead, or try again later.")
+
+
+class TwoFactorRequired(TwostepError):
+    """Heroku's authorizations: the password was right, a code is wanted with it."""
+
+    status = 403
+    code = "two_factor_required"
+    message = ("Two-factor authentication is on for this account: send a code from your "
+               "authenticator app, or a recovery code, in the Heroku-Two-Factor-Code header.")
+
+
+class AuthorizationNotFound(NotFound):
+    resource = "authorization"
+    message = "No such authorization."
+
+
+class NoSuchSession(NotFound):
+    """Heroku's SSO sessions, which twostep does not have."""
+
+    resource = "session"
+    message = "No such session: twostep's Heroku-style tokens are authorizations."
+
+
+# --- the two error shapes ------------------------------------------------------------------
+
+def contract_body(error: TwostepError) -> dict:
+    return {"error": {"code": error.code, "message": error.message}}
+
+
+# Our error codes as Heroku's ids, where Heroku has its own; the rest pass through.
+HEROKU_IDS = {
+    "invalid_request": "bad_request",
+    "invalid_credentials": "unauthorized",
+    "unauthenticated": "unauthorized",
+    "session_revoked": "unauthorized",
+    "two_factor_required": "two_factor",
+    "invalid_code": "two_factor",
+    "two_factor_locked": "two_factor",
+    "rate_limited": "rate_limit",
+    "unavailable": "unavailable",
+    "internal_error": "internal_server_error",
+}
+
+
+def heroku_body(error: TwostepError) -> dict:
+    body = {"id": HEROKU_IDS.get(error.code, error.code), "message": error.message}
+    resource = getattr(error, "resource", None)
+    if resource:
+        body["resource"] = resource
+    return body
+
+
+def heroku_status(error: TwostepError) -> int:
+    """Every second-factor refusal is a 403 `two_factor` on Heroku, which is what makes
+    Heroku's CLI ask for a code and send the request again."""
+    return 403 if HEROKU_IDS.get(error.code) == "two_factor" else error.status

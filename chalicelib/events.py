@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.context import Client
+from chalicelib.context import Requester
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ _TYPES = (
     EventType("two_factor_disabled", "Two-factor authentication turned off", True),
     EventType("authenticator_added", "Authenticator app added", True),
     EventType("authenticator_removed", "Authenticator app removed", True),
+    # a kind of factor that names no events of its own (every kind twostep ships names its own)
+    EventType("factor_added", "Two-factor method added", True),
+    EventType("factor_removed", "Two-factor method removed", True),
     EventType("recovery_codes_viewed", "Recovery codes viewed", True),
     EventType("recovery_code_used", "Recovery code used", True),
     EventType("recovery_codes_regenerated", "New recovery codes generated", True),
@@ -63,6 +66,8 @@ TWO_FACTOR_ENABLED = "two_factor_enabled"
 TWO_FACTOR_DISABLED = "two_factor_disabled"
 AUTHENTICATOR_ADDED = "authenticator_added"
 AUTHENTICATOR_REMOVED = "authenticator_removed"
+FACTOR_ADDED = "factor_added"
+FACTOR_REMOVED = "factor_removed"
 RECOVERY_CODES_VIEWED = "recovery_codes_viewed"
 RECOVERY_CODE_USED = "recovery_code_used"
 RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
@@ -87,22 +92,22 @@ def _checked(type_: str) -> str:
     return type_
 
 
-def build(user_id: str, type_: str, client: Client, detail: dict[str, Any] | None = None):
+def build(user_id: str, type_: str, requester: Requester, detail: dict[str, Any] | None = None):
     """One event, not yet written. `detail` never holds a password, code, secret, token or key."""
     from chalicelib.store import events as stored
 
-    return stored.build(user_id, _checked(type_), client, detail)
+    return stored.build(user_id, _checked(type_), requester, detail)
 
 
-def logged(user_id: str, type_: str, client: Client, detail: dict[str, Any] | None = None):
-    """The event as a write of the change's own transaction (for `store.models.commit`)."""
-    event = build(user_id, type_, client, detail)
+def logged(user_id: str, type_: str, requester: Requester, detail: dict[str, Any] | None = None):
+    """The event as a write of the change's own transaction (for `store.db.commit`)."""
+    event = build(user_id, type_, requester, detail)
     return lambda tx: tx.save(event)
 
 
-def record(user_id: str, type_: str, client: Client, detail: dict[str, Any] | None = None) -> None:
+def record(user_id: str, type_: str, requester: Requester, detail: dict[str, Any] | None = None) -> None:
     """Write one event at once, for what has no transaction of its own."""
-    build(user_id, type_, client, detail).save()
+    build(user_id, type_, requester, detail).save()
 
 
 def recent(user_id: str, limit: int = 100) -> list[dict[str, Any]]:

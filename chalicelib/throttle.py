@@ -24,7 +24,8 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.errors import RateLimited
-from chalicelib.store.models import EphemeralModel, Refused, commit, conditional_update, ttl
+from chalicelib.store import db, keys
+from chalicelib.store.models import CapModel, CounterModel
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,10 @@ class Counter:
             condition = condition & extra
         actions = [self.failures.add(1), self.last_at.set(now)]
         if self.expires is not None:
-            actions.append(self.expires.set(ttl(now + self.policy.keep_seconds)))
+            actions.append(self.expires.set(db.ttl(now + self.policy.keep_seconds)))
         try:
-            item = conditional_update(self.item, actions, condition)
-        except Refused as refused:
+            item = db.claim(self.item, actions, condition)
+        except db.Refused as refused:
             raise CounterRefused(self, refused.item, now) from None
         return Counted(item, int(getattr(item, self.failures.attr_name) or 0))
 
@@ -107,7 +108,7 @@ class Counter:
         """Give back a claim whose attempt was never examined (best effort: if this write
         fails too, the attempt stays counted, which only errs on the side of caution)."""
         try:
-            conditional_update(self.item, [self.failures.add(-1)], self.failures >= 1)
+            db.claim(self.item, [self.failures.add(-1)], self.failures >= 1)
         except Exception:  # noqa: BLE001 - the original fault is what the caller reports
             pass
 
@@ -142,8 +143,8 @@ class CounterRefused(Exception):
 
 def ephemeral_counter(pk: str, policy: Backoff) -> Counter:
     """A counter on an item of its own in the ephemeral table (kept `keep_seconds`)."""
-    return Counter(EphemeralModel(pk), EphemeralModel.failures, EphemeralModel.last_failure_at, policy,
-                   expires=EphemeralModel.expires_at)
+    return Counter(CounterModel(pk), CounterModel.failures, CounterModel.last_failure_at, policy,
+                   expires=CounterModel.expires_at)
 
 
 # --- send caps: "at most N per window" and "at least G seconds apart" ---------------------
@@ -162,46 +163,33 @@ class Cap:
 
     def pk(self, now: float) -> str:
         if self.gap is not None:
-            return f"gap#{self.name}#{self.key}"
-        return f"cap#{self.name}#{self.key}#{int(now // self.window)}"
+            return keys.cap_gap(self.name, self.key)
+        return keys.cap_window(self.name, self.key, int(now // self.window))
 
     def op(self, now: float):
-        item = EphemeralModel(self.pk(now))
+        item = CapModel(self.pk(now))
         if self.gap is not None:
-            return lambda tx: tx.update(
-                item,
-                actions=[EphemeralModel.last_failure_at.set(now), EphemeralModel.expires_at.set(ttl(now + self.gap + 60))],
-                condition=EphemeralModel.last_failure_at.does_not_exist()
-                | (EphemeralModel.last_failure_at <= now - self.gap),
-            )
+            return db.update(item, [CapModel.last_at.set(now), CapModel.expires_at.set(db.ttl(now + self.gap + 60))],
+                             CapModel.last_at.does_not_exist() | (CapModel.last_at <= now - self.gap))
         bucket_end = (int(now // self.window) + 1) * self.window
-        return lambda tx: tx.update(
-            item,
-            actions=[EphemeralModel.count.add(1), EphemeralModel.expires_at.set(ttl(bucket_end + 60))],
-            condition=EphemeralModel.count.does_not_exist() | (EphemeralModel.count < self.limit),
-        )
+        return db.update(item, [CapModel.count.add(1), CapModel.expires_at.set(db.ttl(bucket_end + 60))],
+                         CapModel.count.does_not_exist() | (CapModel.count < self.limit))
 
     def retry_after(self, now: float) -> float:
         if self.gap is None:
             return (int(now // self.window) + 1) * self.window - now
-        from pynamodb.exceptions import DoesNotExist
-
-        try:
-            last = EphemeralModel.get(self.pk(now), consistent_read=True).last_failure_at or now
-        except DoesNotExist:
-            last = now
+        found = db.get(CapModel, self.pk(now))
+        last = (found.last_at if found is not None else None) or now
         return max(1.0, last + self.gap - now)
 
 
 def claim(caps: list[Cap], message: str | None = None, writes: list | None = None) -> None:
     """Claim one use under every cap at once (with `writes`, in the same transaction), or
     none: RateLimited names the wait."""
-    from chalicelib.store.models import CommitRefused
-
     now = clock.now()
     try:
-        commit([cap.op(now) for cap in caps] + list(writes or []))
-    except CommitRefused as refused:
+        db.commit([cap.op(now) for cap in caps] + list(writes or []))
+    except db.CommitRefused as refused:
         failed = [cap for index, cap in enumerate(caps) if index in refused.failed]
         if not failed:
             raise

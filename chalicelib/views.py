@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import clock
 
 if TYPE_CHECKING:
-    from chalicelib.auth.login import LoginResult
-    from chalicelib.store.models import UserModel
+    from chalicelib.auth.results import LoginResult
 
 
-def user_body(user: UserModel) -> dict[str, Any]:
+def user_body(user: Any) -> dict[str, Any]:
     return {
         "id": user.user_id,
         "email": user.email,

@@ -35,6 +35,7 @@ from werkzeug.wrappers import Request, Response
 
 from chalicelib.api.headers import security_headers
 from chalicelib.api.heroku import is_heroku_path  # its errors are `{"id", "message"}`
+from chalicelib.errors import TwostepError, contract_body, heroku_body
 
 log = logging.getLogger("local.gateway")
 
@@ -65,9 +66,9 @@ def is_api_path(path: str) -> bool:
 
 
 def error_body(path: str, code: str, message: str) -> dict[str, Any]:
-    if is_heroku_path(path):
-        return {"id": code, "message": message}
-    return {"error": {"code": code, "message": message}}
+    """What API Gateway answers itself, in the shape of the path (chalicelib/errors.py)."""
+    error = TwostepError(message, code=code)
+    return heroku_body(error) if is_heroku_path(path) else contract_body(error)
 
 
 class Gateway:

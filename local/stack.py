@@ -13,21 +13,14 @@ from typing import Any
 import boto3
 import requests
 
+from chalicelib import aws
+from chalicelib.store import catalogue
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
 REGION = "us-east-1"
 
-# Stack output -> the app's environment variable (chalicelib/config.py reads these).
-OUTPUT_ENV = {
-    "UsersTableName": "TWOSTEP_USERS_TABLE",
-    "SessionsTableName": "TWOSTEP_SESSIONS_TABLE",
-    "FactorsTableName": "TWOSTEP_FACTORS_TABLE",
-    "RecoveryCodesTableName": "TWOSTEP_RECOVERY_CODES_TABLE",
-    "EphemeralTableName": "TWOSTEP_EPHEMERAL_TABLE",
-    "EventsTableName": "TWOSTEP_EVENTS_TABLE",
-    "SecretsKeyId": "TWOSTEP_KMS_KEY_ID",
-    "RecoveryHmacKeyId": "TWOSTEP_HMAC_KEY_ID",
-}
+OUTPUT_ENV = catalogue.OUTPUT_ENV  # stack output -> the app's environment variable
 
 # Variables that could point an AWS client at a real account: removed outright.
 REMOVED_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL")
@@ -44,9 +37,7 @@ def aws_env(endpoint_url: str) -> dict[str, str]:
     can fall back to the laptop's real profile. Also pop `REMOVED_ENV` from the environment.
     """
     return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        **{name.upper(): value for name, value in aws.LOCAL_CREDENTIALS.items()},
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_CONFIG_FILE": "/dev/null",
@@ -66,12 +57,7 @@ def pinned_env(endpoint_url: str, base: dict[str, str]) -> dict[str, str]:
 
 def client(service: str, endpoint_url: str) -> Any:
     """A boto3 client on the emulator with dummy credentials, whatever the environment says."""
-    session = boto3.session.Session(
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        aws_session_token="testing",
-        region_name=REGION,
-    )
+    session = boto3.session.Session(region_name=REGION, **aws.LOCAL_CREDENTIALS)
     return session.client(service, endpoint_url=endpoint_url)
 
 

@@ -10,13 +10,13 @@ bp = Blueprint(__name__)
 
 @http.route(bp, "/account")
 def account():
-    from chalicelib.auth.two_factor_status import status as two_factor_status
+    from chalicelib.auth import two_factor
     from chalicelib.views import user_body
 
     principal = http.authenticate(bp.current_request)
     return http.json_response({
         "user": user_body(principal.user),
-        "two_factor": two_factor_status(principal.user),
+        "two_factor": two_factor.status(principal.user),
     })
 
 
@@ -28,29 +28,29 @@ def api_key():
     principal = http.authenticate(request)
     data = http.body(request)
     password = http.string(data, "password", max_length=4096)
-    client = http.client(request)
+    requester = http.requester(request)
     if http.boolean(data, "regenerate"):
-        key = accounts.regenerate_api_key(principal.user, password, client)
+        key = accounts.regenerate_api_key(principal.user, password, requester)
     else:
-        key = accounts.reveal_api_key(principal.user, password, client)
+        key = accounts.reveal_api_key(principal.user, password, requester)
     return http.json_response({"api_key": key})
 
 
 @http.route(bp, "/account/sessions")
 def list_sessions():
-    from chalicelib.auth import sessions
+    from chalicelib.auth import credentials
 
     principal = http.authenticate(bp.current_request)
-    return http.json_response({"sessions": sessions.listing(principal)})
+    return http.json_response({"sessions": credentials.listing(principal)})
 
 
 @http.route(bp, "/account/sessions/{session_id}", methods=["DELETE"])
 def revoke_session(session_id: str):
-    from chalicelib.auth import sessions
+    from chalicelib.auth import credentials
 
     request = bp.current_request
     principal = http.authenticate(request)
-    item = sessions.revoke_owned(principal, session_id[:64], http.client(request))
+    item = credentials.revoke_owned(principal, session_id[:64], http.requester(request))
     headers = {"Set-Cookie": http.clear_cookie()} if item.id == principal.session.id else {}
     return http.json_response(None, 204, headers)
 

@@ -1,4 +1,4 @@
-"""Signing up, logging in and out."""
+"""Signing up, logging in and out, and the second step's methods."""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -20,6 +20,16 @@ def openapi_document():
     return http.json_response(DOCUMENT)
 
 
+@http.route(bp, "/methods")
+def methods():
+    """Every kind of second factor this deployment has, as clients draw them: its label, the
+    field /api/login/verify reads it from, what the person gives, whether it has a challenge
+    step and whether it is added from the account page."""
+    from chalicelib import factors
+
+    return http.json_response({"methods": [f.describe() for f in factors.all_factors()]})
+
+
 @http.route(bp, "/signup", methods=["POST"])
 def signup():
     from chalicelib.auth import accounts
@@ -29,7 +39,7 @@ def signup():
     data = http.body(request)
     email = http.string(data, "email", max_length=320)
     password = http.string(data, "password", max_length=4096)
-    user, cookie = accounts.signup(email, password, http.client(request))
+    user, cookie = accounts.signup(email, password, http.requester(request))
     return http.json_response({"user": user_body(user)}, 201, {"Set-Cookie": http.session_cookie(cookie)})
 
 
@@ -43,19 +53,29 @@ def password_login():
     email = http.string(data, "email", max_length=320)
     password = http.string(data, "password", max_length=4096)
     client_kind = http.string(data, "client", max_length=16, required=False) or "browser"
-    result = login.password_step(email, password, client_kind, http.client(request))
+    result = login.password_step(email, password, client_kind, http.requester(request))
     headers = {"Set-Cookie": http.session_cookie(result.cookie)} if result.cookie else {}
     return http.json_response(login_body(result), 200, headers)
 
 
-@http.route(bp, "/login/sms", methods=["POST"])
-def login_sms():
+def _challenge(method: object):
     from chalicelib.auth import second_factor
 
     request = bp.current_request
     token = http.string(http.body(request), "login_token", max_length=256)
-    phone_hint = second_factor.send_sms(token, http.client(request))
-    return http.json_response({"phone_hint": phone_hint}, 202)
+    status, body = second_factor.challenge(token, method, http.requester(request))
+    return http.json_response(body, status)
+
+
+@http.route(bp, "/login/challenge", methods=["POST"])
+def login_challenge():
+    return _challenge(http.string(http.body(bp.current_request), "method", max_length=32))
+
+
+@http.route(bp, "/login/sms", methods=["POST"])
+def login_sms():
+    """The first challenge route, kept as an alias of `method: "sms"`."""
+    return _challenge("sms")
 
 
 @http.route(bp, "/login/verify", methods=["POST"])
@@ -66,18 +86,18 @@ def second_factor_login():
     request = bp.current_request
     data = http.body(request)
     token = http.string(data, "login_token", max_length=256)
-    result = second_factor.verify(token, data, http.client(request))
+    result = second_factor.verify(token, data, http.requester(request))
     headers = {"Set-Cookie": http.session_cookie(result.cookie)} if result.cookie else {}
     return http.json_response(login_body(result), 200, headers)
 
 
 @http.route(bp, "/logout", methods=["POST"])
 def logout():
-    from chalicelib.auth import sessions
+    from chalicelib.auth import credentials
 
     request = bp.current_request
     principal = http.authenticate(request)
     if principal.via == "cookie":
-        sessions.log_out(principal, http.client(request))
+        credentials.log_out(principal, http.requester(request))
         return http.json_response(None, 204, {"Set-Cookie": http.clear_cookie()})
     return http.json_response(None, 204)

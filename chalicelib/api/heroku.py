@@ -17,31 +17,15 @@ from chalice import Blueprint, Response
 
 from chalicelib import clock
 from chalicelib.api import http
-from chalicelib.errors import InvalidRequest, NotFound, TwostepError, Unauthenticated
+from chalicelib.errors import InvalidRequest, NoSuchSession, TwostepError, Unauthenticated, heroku_body, heroku_status
 
 if TYPE_CHECKING:  # the domain is imported by the handlers that use it, to keep cold starts light
-    from chalicelib.auth import sessions
-    from chalicelib.store.models import SessionModel, UserModel
+    from chalicelib.auth import credentials
 
 bp = Blueprint(__name__)
 
 TWO_FACTOR_HEADER = "heroku-two-factor-code"
 MAX_DESCRIPTION = 256
-
-# Our error codes as Heroku's ids, where Heroku has its own; the rest pass through.
-_IDS = {
-    "invalid_request": "bad_request",
-    "invalid_credentials": "unauthorized",
-    "unauthenticated": "unauthorized",
-    "session_revoked": "unauthorized",
-    "two_factor_required": "two_factor",
-    "invalid_code": "two_factor",
-    "two_factor_locked": "two_factor",
-    "rate_limited": "rate_limit",
-    "unavailable": "unavailable",
-    "internal_error": "internal_server_error",
-}
-
 
 def is_heroku_path(path: str) -> bool:
     """Whether a path is this subset's (and so answers errors in Heroku's shape)."""
@@ -49,25 +33,17 @@ def is_heroku_path(path: str) -> bool:
 
 
 def error_response(exc: TwostepError) -> Response:
-    """Heroku's error shape. Every second-factor refusal is a 403 `two_factor`, which is what
-    makes Heroku's CLI ask for a code and send the request again."""
-    heroku_id = _IDS.get(exc.code, exc.code)
-    body: dict[str, Any] = {"id": heroku_id, "message": exc.message}
-    resource = getattr(exc, "resource", None)
-    if resource:
-        body["resource"] = resource
-    status = 403 if heroku_id == "two_factor" else exc.status
-    return http.json_response(body, status, exc.headers())
+    return http.json_response(heroku_body(exc), heroku_status(exc), exc.headers())
 
 
 def route(path: str, methods: list[str] | None = None):
     return http.route(bp, path, methods, errors=error_response)
 
 
-def _authenticate() -> sessions.Principal:
-    from chalicelib.auth import sessions
+def _authenticate() -> credentials.Principal:
+    from chalicelib.auth import credentials
 
-    return sessions.authenticate(http.bearer_token(bp.current_request), via="bearer")
+    return credentials.authenticate(http.bearer_token(bp.current_request), via="bearer")
 
 
 def _basic_credentials(request: Any) -> tuple[str, str]:
@@ -112,13 +88,13 @@ def _check_scope(data: dict[str, Any]) -> None:
         raise InvalidRequest("Only the global scope is supported.")
 
 
-def _user_body(user: UserModel) -> dict[str, Any]:
+def _user_body(user: Any) -> dict[str, Any]:
     return {"id": user.user_id, "email": user.email}
 
 
-def authorization_body(item: SessionModel, user: UserModel, token: str | None = None) -> dict[str, Any]:
+def authorization_body(item: Any, user: Any, token: str | None = None) -> dict[str, Any]:
     """An authorization in Heroku's shape; `token` only in the answer that makes it."""
-    from chalicelib.auth import authorizations, tokens
+    from chalicelib.auth import authorizations
 
     expires_in = None
     if item.expires_at is not None:
@@ -132,7 +108,7 @@ def authorization_body(item: SessionModel, user: UserModel, token: str | None = 
         "updated_at": created_at,
         "access_token": {
             "id": item.id,
-            "token": token or item.redacted_token or tokens.redacted_id(item.id),
+            "token": token or item.redacted_token,
             "expires_in": expires_in,
         },
         "refresh_token": None,
@@ -154,7 +130,7 @@ def create_authorization():
     _check_scope(data)
     email, password = _basic_credentials(request)
     code = (request.headers.get(TWO_FACTOR_HEADER) or "").strip() or None
-    created = authorizations.create(email, password, code, http.client(request),
+    created = authorizations.create(email, password, code, http.requester(request),
                                     description=description or "Authorization", lifetime=lifetime)
     return http.json_response(authorization_body(created.item, created.user, created.token), 201)
 
@@ -183,13 +159,8 @@ def delete_authorization(authorization_id: str):
 
     request = bp.current_request
     principal = _authenticate()
-    item = authorizations.revoke(principal, authorization_id[:64], http.client(request))
+    item = authorizations.revoke(principal, authorization_id[:64], http.requester(request))
     return http.json_response(authorization_body(item, principal.user))
-
-
-class _NoSession(NotFound):
-    resource = "session"
-    message = "No such session: twostep's Heroku-style tokens are authorizations."
 
 
 @route("/oauth/sessions/{session_id}", methods=["DELETE"])
@@ -197,7 +168,7 @@ def delete_session(session_id: str):
     """Heroku's SSO sessions, which `heroku logout` ends first; twostep has none (the CLI
     then deletes its authorization), and Heroku's CLI accepts this 404."""
     _authenticate()
-    raise _NoSession()
+    raise NoSuchSession()
 
 
 @route("/account")

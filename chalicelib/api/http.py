@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from chalice import Blueprint, Response
 
 from chalicelib.config import settings
-from chalicelib.context import Client
+from chalicelib.context import Requester
 from chalicelib.errors import (
     Forbidden,
     InternalError,
@@ -21,10 +21,12 @@ from chalicelib.errors import (
     ServiceUnavailable,
     TwostepError,
     UnsupportedMediaType,
+    contract_body,
 )
+from chalicelib.fields import boolean, string  # noqa: F401 - the handlers' field checks
 
 if TYPE_CHECKING:  # the domain is imported by the handlers that use it, to keep cold starts light
-    from chalicelib.auth import sessions
+    from chalicelib.auth import credentials
 
 log = logging.getLogger("twostep.api")
 
@@ -42,10 +44,6 @@ JSON = "application/json"
 HEROKU_JSON = "application/vnd.heroku+json"
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
-
-
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     all_headers = {"Content-Type": "application/json"}
     all_headers.update(headers or {})
@@ -55,7 +53,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(exc: TwostepError) -> Response:
-    return json_response(error_body(exc.code, exc.message), exc.status, exc.headers())
+    return json_response(contract_body(exc), exc.status, exc.headers())
 
 
 def route(bp: Blueprint, path: str, methods: list[str] | None = None, *,
@@ -220,28 +218,6 @@ def body(request: Any) -> dict[str, Any]:
     return data
 
 
-def string(data: dict[str, Any], name: str, *, max_length: int = 1024, required: bool = True) -> str | None:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise InvalidRequest(f"{name} is required.")
-        return None
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{name} must be a string.")
-    if len(value) > max_length:
-        raise InvalidRequest(f"{name} is too long (at most {max_length} characters).")
-    if required and value == "":
-        raise InvalidRequest(f"{name} is required.")
-    return value
-
-
-def boolean(data: dict[str, Any], name: str, default: bool = False) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        raise InvalidRequest(f"{name} must be true or false.")
-    return value
-
-
 def from_our_edge(request: Any) -> bool:
     """Whether the request came through our own edge. In AWS CloudFront adds X-Origin-Verify
     with the deployment's secret; without a secret configured (local mode, where the local
@@ -252,7 +228,7 @@ def from_our_edge(request: Any) -> bool:
     return hmac.compare_digest(request.headers.get("x-origin-verify", "").encode(), secret.encode())
 
 
-def client(request: Any) -> Client:
+def requester(request: Any) -> Requester:
     """Who is asking. Our own edge names the viewer: CloudFront's `CloudFront-Viewer-Address`
     in AWS (forwarded by the origin request policy) and the local gateway's X-Forwarded-For,
     which it overwrites; API Gateway's source IP is the last resort. Headers are trusted only
@@ -268,7 +244,7 @@ def client(request: Any) -> Client:
             ip = forwarded.split(",")[-1].strip() if forwarded else None
     if not ip:
         ip = ((request.context or {}).get("identity") or {}).get("sourceIp")
-    return Client(ip=(ip or None) and ip[:64], user_agent=(headers.get("user-agent") or None))
+    return Requester(ip=(ip or None) and ip[:64], user_agent=(headers.get("user-agent") or None))
 
 
 def bearer_token(request: Any) -> str | None:
@@ -292,14 +268,14 @@ def cookie_token(request: Any) -> str | None:
     return None
 
 
-def authenticate(request: Any) -> sessions.Principal:
+def authenticate(request: Any) -> credentials.Principal:
     """A bearer token wins over a cookie; cookie-authenticated changes need the CSRF header."""
-    from chalicelib.auth import sessions
+    from chalicelib.auth import credentials
 
     token = bearer_token(request)
     if token is not None:
-        return sessions.authenticate(token, via="bearer")
-    principal = sessions.authenticate(cookie_token(request), via="cookie")
+        return credentials.authenticate(token, via="bearer")
+    principal = credentials.authenticate(cookie_token(request), via="cookie")
     if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
         raise Forbidden("Missing the X-Requested-With: twostep header.")
     return principal

@@ -99,7 +99,18 @@ PATHS: dict[str, Any] = {
         "The password step", 200, {"oneOf": [_ref("Authenticated"), _ref("TwoFactorRequired")]},
         _obj(["email", "password"], email={"type": "string", "maxLength": 320}, password=PASSWORD,
              client={"enum": ["browser", "cli"]}), secured=False)},
-    "/api/login/sms": {"post": _op("Text a login code", 202, _obj(["phone_hint"], phone_hint=STR),
+    "/api/methods": {"get": _op("Every kind of second factor this deployment has", 200, _obj(["methods"], methods={
+        "type": "array", "items": _obj(["method", "label", "field", "input", "challenge", "enrols"], method=STR,
+                                       label=STR, field=STR, input={"enum": ["code", "recovery_code", "credential"]},
+                                       challenge={"type": "boolean"}, enrols={"type": "boolean"})}),
+        secured=False)},
+    "/api/login/challenge": {"post": {**_op(
+        "The second step's challenge for a method that has one (sms: a code texted, 202)", 202,
+        _obj(["phone_hint"], phone_hint=STR),
+        _obj(["login_token", "method"], login_token=TOKEN, method={"type": "string", "maxLength": 32}),
+        secured=False)}},
+    "/api/login/sms": {"post": _op("Text a login code (an alias of the challenge with method sms)", 202,
+                                   _obj(["phone_hint"], phone_hint=STR),
                                    _obj(["login_token"], login_token=TOKEN), secured=False)},
     "/api/login/verify": {"post": _op(
         "The second-factor step (exactly one of code, recovery_code, sms_code)", 200, _ref("Authenticated"),
@@ -133,6 +144,21 @@ PATHS: dict[str, Any] = {
             last_used_at=NULLABLE_TIME)}))},
     "/api/account/two-factor/authenticators/{authenticator_id}": {"delete": _op(
         "Remove an authenticator (not the last)", 204, body=_ref("Password"), params=["authenticator_id"])},
+    "/api/account/factors": {"get": _op("The account's two-factor methods of every kind that is added", 200, _obj(
+        ["factors"], factors={"type": "array", "items": _obj(
+            ["id", "method", "name", "created_at", "last_used_at"], id=STR, method=STR, name=STR, created_at=TIME,
+            last_used_at=NULLABLE_TIME)}))},
+    "/api/account/factors/{method}": {"post": _op(
+        "Start adding a two-factor method of a kind (its own fields beside the password)", 200, {"type": "object"},
+        _obj(["password"], password=PASSWORD), params=["method"])},
+    "/api/account/factors/{method}/confirm": {"post": _op(
+        "Finish adding it with its proof; the first one turns two-factor on", 200,
+        _obj(["enabled"], enabled={"const": True}, api_key=STR,
+             recovery_codes={"type": "array", "minItems": 10, "maxItems": 10, "items": STR}),
+        {"type": "object"}, params=["method"])},
+    "/api/account/factors/{method}/{factor_id}": {"delete": _op(
+        "Remove a two-factor method (not the account's last)", 204, body=_ref("Password"),
+        params=["method", "factor_id"])},
     "/api/account/two-factor/disable": {"post": _op(
         "Turn two-factor off", 200, _obj(["enabled"], enabled={"const": False}), _ref("Password"))},
     "/api/account/recovery-codes": {"post": _op("View the recovery codes", 200, _ref("RecoveryCodes"),

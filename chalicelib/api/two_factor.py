@@ -1,4 +1,9 @@
-"""Two-factor settings: enrol authenticators, list and remove them, disable, recovery codes."""
+"""Two-factor settings: add, list and remove factors of any kind, disable, recovery codes.
+
+`/account/factors/{method}...` are the routes of every kind that is added from the account
+page (chalicelib/factors' registry); the authenticator app's own routes, which the contract
+names, are the same operations for `method = "totp"`.
+"""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -7,52 +12,83 @@ from chalicelib.api import http
 
 bp = Blueprint(__name__)
 
+TOTP = "totp"
+
 
 def _password(data: dict) -> str:
     return http.string(data, "password", max_length=4096)
 
 
-@http.route(bp, "/account/two-factor/setup", methods=["POST"])
-def setup():
+def _enrol(method: str):
     from chalicelib.auth import two_factor
 
     request = bp.current_request
     principal = http.authenticate(request)
-    data = http.body(request)
-    password = _password(data)
-    name = http.string(data, "name", max_length=64, required=False)
-    return http.json_response(two_factor.setup(principal, password, name, http.client(request)))
+    return http.json_response(two_factor.enrol(principal, method[:32], http.body(request), http.requester(request)))
 
 
-@http.route(bp, "/account/two-factor/confirm", methods=["POST"])
-def confirm():
+def _confirm(method: str):
     from chalicelib.auth import two_factor
 
     request = bp.current_request
     principal = http.authenticate(request)
-    data = http.body(request)
-    authenticator_id = http.string(data, "authenticator_id", max_length=64)
-    code = http.string(data, "code", max_length=32)
-    return http.json_response(two_factor.confirm(principal, authenticator_id, code, http.client(request)))
+    return http.json_response(two_factor.confirm(principal, method[:32], http.body(request), http.requester(request)))
 
 
-@http.route(bp, "/account/two-factor/authenticators")
-def authenticators():
-    from chalicelib.factors import totp
-
-    principal = http.authenticate(bp.current_request)
-    return http.json_response({"authenticators": totp.listing(principal.user.user_id)})
-
-
-@http.route(bp, "/account/two-factor/authenticators/{authenticator_id}", methods=["DELETE"])
-def remove_authenticator(authenticator_id: str):
+def _remove(method: str, factor_key: str):
     from chalicelib.auth import two_factor
 
     request = bp.current_request
     principal = http.authenticate(request)
     password = _password(http.body(request))
-    two_factor.remove_authenticator(principal, authenticator_id[:64], password, http.client(request))
+    two_factor.remove(principal, method[:32], factor_key[:64], password, http.requester(request))
     return http.json_response(None, 204)
+
+
+@http.route(bp, "/account/factors")
+def factors_listing():
+    from chalicelib.auth import two_factor
+
+    principal = http.authenticate(bp.current_request)
+    return http.json_response({"factors": two_factor.listing(principal.user.user_id)})
+
+
+@http.route(bp, "/account/factors/{method}", methods=["POST"])
+def factor_enrol(method: str):
+    return _enrol(method)
+
+
+@http.route(bp, "/account/factors/{method}/confirm", methods=["POST"])
+def factor_confirm(method: str):
+    return _confirm(method)
+
+
+@http.route(bp, "/account/factors/{method}/{factor_id}", methods=["DELETE"])
+def factor_remove(method: str, factor_id: str):
+    return _remove(method, factor_id)
+
+
+@http.route(bp, "/account/two-factor/setup", methods=["POST"])
+def setup():
+    return _enrol(TOTP)
+
+
+@http.route(bp, "/account/two-factor/confirm", methods=["POST"])
+def confirm():
+    return _confirm(TOTP)
+
+
+@http.route(bp, "/account/two-factor/authenticators")
+def authenticators():
+    from chalicelib import factors
+
+    principal = http.authenticate(bp.current_request)
+    return http.json_response({"authenticators": factors.get(TOTP).listing(principal.user.user_id)})
+
+
+@http.route(bp, "/account/two-factor/authenticators/{authenticator_id}", methods=["DELETE"])
+def remove_authenticator(authenticator_id: str):
+    return _remove(TOTP, authenticator_id)
 
 
 @http.route(bp, "/account/two-factor/disable", methods=["POST"])
@@ -62,7 +98,7 @@ def disable():
     request = bp.current_request
     principal = http.authenticate(request)
     password = _password(http.body(request))
-    return http.json_response(two_factor.disable(principal, password, http.client(request)))
+    return http.json_response(two_factor.disable(principal, password, http.requester(request)))
 
 
 @http.route(bp, "/account/recovery-codes", methods=["POST"])
@@ -72,7 +108,7 @@ def view_recovery_codes():
     request = bp.current_request
     principal = http.authenticate(request)
     password = _password(http.body(request))
-    return http.json_response({"codes": two_factor.view_recovery_codes(principal, password, http.client(request))})
+    return http.json_response({"codes": two_factor.view_recovery_codes(principal, password, http.requester(request))})
 
 
 @http.route(bp, "/account/recovery-codes/regenerate", methods=["POST"])
@@ -82,5 +118,5 @@ def regenerate_recovery_codes():
     request = bp.current_request
     principal = http.authenticate(request)
     password = _password(http.body(request))
-    codes = two_factor.regenerate_recovery_codes(principal, password, http.client(request))
+    codes = two_factor.regenerate_recovery_codes(principal, password, http.requester(request))
     return http.json_response({"codes": codes})

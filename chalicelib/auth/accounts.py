@@ -3,21 +3,16 @@ from __future__ import annotations
 
 import secrets
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib import aws, clock, events, throttle
-from chalicelib.auth import emails, passwords, sessions
+from chalicelib.auth import emails, passwords, credentials
 from chalicelib.config import settings
-from chalicelib.context import Client
+from chalicelib.context import Requester
 from chalicelib.errors import Conflict, PasswordIncorrect, Unauthenticated
-from chalicelib.store.models import CommitRefused, SessionModel, UserModel, commit, get_many
+from chalicelib.store import db
+from chalicelib.store.models import CredentialModel, UserModel
 
 
 API_KEY_PURPOSE = "api_key"  # the API key's KMS encryption context purpose
-
-
-def password_counter_key(email: str) -> str:
-    return f"pw#{email}"
 
 
 def lookup_keys(raw_email: str) -> list[str]:
@@ -30,11 +25,8 @@ def lookup_keys(raw_email: str) -> list[str]:
 def find_by_keys(keys: list[str]) -> UserModel | None:
     """The account under the first of `keys` that has one: one strongly consistent read."""
     if len(keys) == 1:
-        try:
-            return UserModel.get(keys[0], consistent_read=True)
-        except DoesNotExist:
-            return None
-    return next((user for user in get_many([(UserModel, key, None) for key in keys]) if user is not None), None)
+        return db.get(UserModel, keys[0])
+    return next((user for user in db.get_many([(UserModel, key, None) for key in keys]) if user is not None), None)
 
 
 def find(email: str) -> UserModel | None:
@@ -42,17 +34,17 @@ def find(email: str) -> UserModel | None:
     return find_by_keys([email])
 
 
-def _signup_cap(client: Client) -> throttle.Cap:
+def _signup_cap(requester: Requester) -> throttle.Cap:
     """At most N signups an hour from one network, so 409s cannot sweep addresses."""
-    return throttle.Cap("signup-ip", client.network, limit=settings().signup_per_ip_per_hour, window=3600)
+    return throttle.Cap("signup-ip", requester.network, limit=settings().signup_per_ip_per_hour, window=3600)
 
 
-def signup(raw_email: str, password: str, client: Client) -> tuple[UserModel, str]:
+def signup(raw_email: str, password: str, requester: Requester) -> tuple[UserModel, str]:
     """Create the account, its API key and a first browser session; return (user, cookie)."""
     keys = lookup_keys(raw_email)
     email = keys[0]
     passwords.check_policy(password, email)
-    throttle.claim([_signup_cap(client)], "Too many signups from this network. Try again later.")
+    throttle.claim([_signup_cap(requester)], "Too many signups from this network. Try again later.")
     user = UserModel(
         email,
         user_id=secrets.token_hex(16),
@@ -60,21 +52,21 @@ def signup(raw_email: str, password: str, client: Client) -> tuple[UserModel, st
         created_at=clock.now(),
         session_epoch=0,
     )
-    key_item, _, user.api_key_ciphertext = _new_api_key(user, client)
+    key_item, _, user.api_key_ciphertext = _new_api_key(user, requester)
     user.api_key_id = key_item.id
     user.api_key_context = aws.CONTEXT
-    browser_item, cookie = sessions.build(user, sessions.BROWSER, client)
+    browser_item, cookie = credentials.build(user, credentials.BROWSER, requester)
     writes = [
-        lambda tx: tx.save(user, condition=UserModel.email.does_not_exist()),
-        *(lambda tx, key=key: tx.condition_check(UserModel, key, condition=UserModel.email.does_not_exist())
-          for key in keys[1:]),  # an account stored under the address's older key takes it too
-        lambda tx: tx.save(key_item, condition=SessionModel.id.does_not_exist()),
-        lambda tx: tx.save(browser_item, condition=SessionModel.id.does_not_exist()),
-        events.logged(user.user_id, events.SIGNUP, client),
+        db.create(user),
+        # an account stored under the address's older key takes it too
+        *(db.check(UserModel, key, UserModel.email.does_not_exist()) for key in keys[1:]),
+        db.create(key_item),
+        db.create(browser_item),
+        events.logged(user.user_id, events.SIGNUP, requester),
     ]
     try:
-        commit(writes)
-    except CommitRefused as refused:
+        db.commit(writes)
+    except db.CommitRefused as refused:
         if refused.failed & set(range(len(keys))):
             raise Conflict("An account with this email already exists.") from None
         raise
@@ -88,7 +80,7 @@ def reentry_counter(user: UserModel) -> throttle.Counter:
                             throttle.PASSWORD)
 
 
-def require_password(user: UserModel, password: str, client: Client, action: str) -> UserModel:
+def require_password(user: UserModel, password: str, requester: Requester, action: str) -> UserModel:
     """The password again before a sensitive action, claimed on the account's re-entry
     counter before it is checked; returns the user as the claim read it."""
     counter = reentry_counter(user)
@@ -100,7 +92,7 @@ def require_password(user: UserModel, password: str, client: Client, action: str
         raise refused.rate_limited() from None
     current = counted.item
     if not passwords.verify(current.password_hash, password):
-        events.record(user.user_id, events.PASSWORD_FAILED, client,
+        events.record(user.user_id, events.PASSWORD_FAILED, requester,
                       {"action": action, "consecutive_failures": counted.failures})
         raise PasswordIncorrect()
     try:
@@ -131,49 +123,42 @@ def api_key(user: UserModel) -> str:
     return key
 
 
-def reveal_api_key(user: UserModel, password: str, client: Client) -> str:
-    require_password(user, password, client, "api_key_revealed")
+def reveal_api_key(user: UserModel, password: str, requester: Requester) -> str:
+    require_password(user, password, requester, "api_key_revealed")
     key = api_key(user)
-    events.record(user.user_id, events.API_KEY_REVEALED, client)
+    events.record(user.user_id, events.API_KEY_REVEALED, requester)
     return key
 
 
-def _new_api_key(user: UserModel, client: Client, epoch: int | None = None) -> tuple[SessionModel, str, bytes]:
+def _new_api_key(user: UserModel, requester: Requester, epoch: int | None = None) -> tuple[CredentialModel, str, bytes]:
     """A new API key: its credential item (not yet saved), the key, and the key encrypted
     for the user item, so that it can be revealed after the password."""
-    key_item, key = sessions.build(user, sessions.API_KEY, client, description="API key")
+    key_item, key = credentials.build(user, credentials.API_KEY, requester, description="API key")
     if epoch is not None:
         key_item.epoch = epoch
     return key_item, key, aws.encrypt(key.encode(), user.user_id, API_KEY_PURPOSE)
 
 
-def api_key_rotation(user: UserModel, client: Client, epoch: int | None = None) -> tuple[list, list, str]:
+def api_key_rotation(user: UserModel, requester: Requester, epoch: int | None = None) -> tuple[list, list, str]:
     """A new API key: (actions for the user item, other writes for a transaction, the key).
 
     The caller puts the user actions in its own update of the user item (a transaction may
     touch an item once), conditioned on the old key id, so the old key dies in the same
     commit as the new one is born."""
-    key_item, new_key, ciphertext = _new_api_key(user, client, epoch)
+    key_item, new_key, ciphertext = _new_api_key(user, requester, epoch)
     old_id = user.api_key_id
     user_actions = [UserModel.api_key_id.set(key_item.id), UserModel.api_key_ciphertext.set(ciphertext),
                     UserModel.api_key_context.set(aws.CONTEXT)]
-    ops = [
-        lambda tx: tx.save(key_item, condition=SessionModel.id.does_not_exist()),
-        lambda tx: tx.update(SessionModel(old_id), actions=sessions.revoke_actions(),
-                             condition=SessionModel.id.exists()),
-    ]
+    ops = [db.create(key_item), credentials.revoke_op(CredentialModel(old_id))]
     return user_actions, ops, new_key
 
 
-def regenerate_api_key(user: UserModel, password: str, client: Client) -> str:
-    require_password(user, password, client, "api_key_regenerated")
-    user_actions, ops, new_key = api_key_rotation(user, client)
-    try:
-        commit([
-            lambda tx: tx.update(user, actions=user_actions, condition=UserModel.api_key_id == user.api_key_id),
-            *ops,
-            events.logged(user.user_id, events.API_KEY_REGENERATED, client),
-        ])
-    except CommitRefused:
-        raise Conflict("The API key changed meanwhile. Try again.") from None
+def regenerate_api_key(user: UserModel, password: str, requester: Requester) -> str:
+    require_password(user, password, requester, "api_key_regenerated")
+    user_actions, ops, new_key = api_key_rotation(user, requester)
+    db.commit_or([
+        db.update(user, user_actions, UserModel.api_key_id == user.api_key_id),
+        *ops,
+        events.logged(user.user_id, events.API_KEY_REGENERATED, requester),
+    ], lambda failed: Conflict("The API key changed meanwhile. Try again."))
     return new_key

@@ -11,84 +11,73 @@ the account does, so its 429 tells nothing either.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib import aws, clock, events, throttle
-from chalicelib.auth import accounts, passwords, sessions
-from chalicelib.context import Client
+from chalicelib.auth import accounts, credentials, passwords, second_factor
+from chalicelib.auth.results import LoginResult
+from chalicelib.context import Requester
 from chalicelib.errors import InvalidCredentials, InvalidRequest
-from chalicelib.store.models import EphemeralModel, EventModel, SessionModel, UserModel, commit, ttl
+from chalicelib.store import db, keys
+from chalicelib.store.models import CounterModel, EventModel, UserModel
 
 CLIENTS = ("browser", "cli")
 DECOY_SECONDS = 3600
 
 
-@dataclass
-class LoginResult:
-    status: str  # "authenticated" or "two_factor_required"
-    user: UserModel
-    cookie: str | None = None
-    api_key: str | None = None
-    login_token: str | None = None
-    methods: list[str] = field(default_factory=list)
-    phone_hint: str | None = None
-    extra: dict = field(default_factory=dict)
-
-
-def finish(user: UserModel, client_kind: str, client: Client, reset: Any = None) -> LoginResult:
+def finish(user: UserModel, client_kind: str, requester: Requester, reset: Any = None) -> LoginResult:
     """Hand out the credential the password step asked for and log the login, in one write
     (with the password counter's reset, when there is one)."""
     result = LoginResult(status="authenticated", user=user)
-    writes = [events.logged(user.user_id, events.LOGIN, client, {"client": client_kind})]
+    writes = [events.logged(user.user_id, events.LOGIN, requester, {"client": client_kind})]
     if client_kind == "cli":
         result.api_key = accounts.api_key(user)
     else:
-        session, result.cookie = sessions.build(user, sessions.BROWSER, client)
-        writes.append(lambda tx: tx.save(session, condition=SessionModel.id.does_not_exist()))
+        session, result.cookie = credentials.build(user, credentials.BROWSER, requester)
+        writes.append(db.create(session))
     if reset is not None:
         writes.append(reset)
-    commit(writes)
+    db.commit(writes)
     return result
 
 
 def password_counter(email: str) -> throttle.Counter:
-    return throttle.ephemeral_counter(accounts.password_counter_key(email), throttle.PASSWORD)
+    return throttle.ephemeral_counter(keys.password_counter(email), throttle.PASSWORD)
 
 
-def _decoy(client: Client, failures: int) -> EventModel:
+def _decoy(requester: Requester, failures: int) -> EventModel:
     """What an unknown email writes where a known one logs `login_failed`: an event of the
     same shape under a throwaway key, gone within the hour."""
-    decoy = events.build(secrets.token_hex(16), events.LOGIN_FAILED, client, {"consecutive_failures": failures})
-    decoy.expires_at = ttl(clock.now() + DECOY_SECONDS)
+    decoy = events.build(secrets.token_hex(16), events.LOGIN_FAILED, requester, {"consecutive_failures": failures})
+    decoy.expires_at = db.ttl(clock.now() + DECOY_SECONDS)
     return decoy
 
 
-def check_password(raw_email: str, password: str, client: Client) -> tuple[UserModel, Any]:
+def check_password(raw_email: str, password: str, requester: Requester) -> tuple[UserModel, Any]:
     """The password step's checks: (the user, the write that resets its failure counter),
     or InvalidCredentials / RateLimited."""
     try:
-        keys = accounts.lookup_keys(raw_email)
+        addresses = accounts.lookup_keys(raw_email)
     except InvalidRequest:
         passwords.verify_dummy(password)
         raise InvalidCredentials() from None
-    counter = password_counter(keys[0])
+    counter = password_counter(addresses[0])
     try:
         counted = counter.claim()
     except throttle.CounterRefused as refused:
         raise refused.rate_limited() from None
     try:
-        user = accounts.find_by_keys(keys)
+        user = accounts.find_by_keys(addresses)
     except Exception as exc:
         if aws.unavailable(exc):
             counter.release()  # nothing was examined
         raise
     if user is None:
         passwords.verify_dummy(password)
-        _decoy(client, counted.failures).save()
+        _decoy(requester, counted.failures).save()
         raise InvalidCredentials()
     if not passwords.verify(user.password_hash, password):
-        events.build(user.user_id, events.LOGIN_FAILED, client, {"consecutive_failures": counted.failures}).save()
+        events.build(user.user_id, events.LOGIN_FAILED, requester, {"consecutive_failures": counted.failures}).save()
         raise InvalidCredentials()
     if passwords.needs_rehash(user.password_hash):
         try:
@@ -97,20 +86,17 @@ def check_password(raw_email: str, password: str, client: Client) -> tuple[UserM
         except Exception as exc:
             give_back_on_fault(raw_email, exc)
             raise
-    key = EphemeralModel(accounts.password_counter_key(keys[0]))
-    return user, lambda tx: tx.delete(key)
+    return user, db.delete(CounterModel(keys.password_counter(addresses[0])))
 
 
-def password_step(raw_email: str, password: str, client_kind: str, client: Client) -> LoginResult:
+def password_step(raw_email: str, password: str, client_kind: str, requester: Requester) -> LoginResult:
     if client_kind not in CLIENTS:
         raise InvalidRequest("client must be \"browser\" or \"cli\".")
-    user, reset = check_password(raw_email, password, client)
+    user, reset = check_password(raw_email, password, requester)
     try:
         if user.two_factor_enabled_at is not None:
-            from chalicelib.auth import second_factor
-
-            return second_factor.begin(user, client_kind, client, reset)
-        return finish(user, client_kind, client, reset)
+            return second_factor.begin(user, client_kind, requester, reset)
+        return finish(user, client_kind, requester, reset)
     except Exception as exc:
         give_back_on_fault(raw_email, exc)
         raise

@@ -50,8 +50,3 @@ def redacted(token: str) -> str:
     """How a token is shown after the answer that made it: Heroku's shape."""
     return token[:SHOWN_PREFIX] + REDACTION + token[-SHOWN_SUFFIX:]
 
-
-def redacted_id(token_id: str) -> str:
-    """A redacted token known only by its id (made before suffixes were kept): prefix only,
-    which Heroku's CLI accepts too."""
-    return token_id[:SHOWN_PREFIX] + REDACTION

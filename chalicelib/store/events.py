@@ -6,8 +6,9 @@ import secrets
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.context import Client
-from chalicelib.store.models import EventModel, ttl
+from chalicelib.context import Requester
+from chalicelib.store.db import ttl
+from chalicelib.store.models import EventModel
 
 RETENTION_SECONDS = 400 * 24 * 3600
 MAX_USER_AGENT = 256
@@ -15,12 +16,12 @@ MAX_USER_AGENT = 256
 _sequence = itertools.count()
 
 
-def record(user_id: str, type_: str, client: Client, detail: dict[str, Any] | None = None) -> None:
+def record(user_id: str, type_: str, requester: Requester, detail: dict[str, Any] | None = None) -> None:
     """Write one event. `detail` must never hold a password, code, secret, token or key."""
-    build(user_id, type_, client, detail).save()
+    build(user_id, type_, requester, detail).save()
 
 
-def build(user_id: str, type_: str, client: Client, detail: dict[str, Any] | None = None) -> EventModel:
+def build(user_id: str, type_: str, requester: Requester, detail: dict[str, Any] | None = None) -> EventModel:
     """One event, not yet written: for a caller that writes it in its own transaction."""
     now = clock.now()
     return EventModel(
@@ -28,8 +29,8 @@ def build(user_id: str, type_: str, client: Client, detail: dict[str, Any] | Non
         f"{int(now * 1000):015d}#{next(_sequence) % 10**9:09d}#{secrets.token_hex(4)}",
         type=type_,
         at=now,
-        ip=client.ip,
-        user_agent=(client.user_agent or "")[:MAX_USER_AGENT] or None,
+        ip=requester.ip,
+        user_agent=(requester.user_agent or "")[:MAX_USER_AGENT] or None,
         detail=detail or {},
         expires_at=ttl(now + RETENTION_SECONDS),
     )

@@ -37,9 +37,7 @@ def test_after_five_failures_each_attempt_waits_doubling_to_fifteen_minutes(api,
     assert expected == 900  # capped at 15 minutes
     if known:  # the account's security log shows the guessing run, each failure numbered
         from chalicelib.store import events
-        from chalicelib.store.models import bind
 
-        bind()
         failed = [e["detail"]["consecutive_failures"] for e in events.recent(account.user_id)
                   if e["type"] == "login_failed"]
         assert sorted(failed) == list(range(1, 16))
@@ -154,11 +152,10 @@ def test_the_api_key_does_not_expire_with_idleness(api, clock):
 
 
 def test_raising_the_session_epoch_ends_every_session_in_one_write(api):
-    from chalicelib.store.models import UserModel, bind
+    from chalicelib.store.models import UserModel
 
     account = api.signup()
     other = login(api, account.email, account.password).cookie
-    bind()
     user = UserModel.get(account.email)
     user.update(actions=[UserModel.session_epoch.add(1)])
     for cookie in (account.cookie, other):
@@ -169,10 +166,9 @@ def test_raising_the_session_epoch_ends_every_session_in_one_write(api):
 
 
 def test_login_rehashes_when_the_parameters_rise(api, monkeypatch):
-    from chalicelib.store.models import UserModel, bind
+    from chalicelib.store.models import UserModel
 
     account = api.signup()
-    bind()
     assert ",t=2," in UserModel.get(account.email).password_hash
     monkeypatch.setenv("TWOSTEP_ARGON2_TIME_COST", "3")
     assert login(api, account.email, account.password).status == 200

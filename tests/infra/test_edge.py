@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.api.headers import CONTENT_SECURITY_POLICY, security_headers
-from chalicelib.config import TABLE_ENV
+from chalicelib.store.catalogue import TABLE_ENV
 from local import stack
 from tests.infra.packaging import REPO, load_template, packaged_template
 

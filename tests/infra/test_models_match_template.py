@@ -5,18 +5,12 @@ import pytest
 from cfnlint.decode import decode_str
 from pynamodb.attributes import TTLAttribute
 
-from chalicelib.config import TABLE_ENV
+from chalicelib.store import catalogue
 from chalicelib.store.models import MODELS
 from local import stack
 
-LOGICAL_IDS = {
-    "users": "UsersTable",
-    "sessions": "SessionsTable",
-    "factors": "FactorsTable",
-    "recovery_codes": "RecoveryCodesTable",
-    "ephemeral": "EphemeralTable",
-    "events": "EventsTable",
-}
+LOGICAL_IDS = {table.name: table.logical_id for table in catalogue.TABLES}
+BY_NAME = {model.__name__: model for model in MODELS}
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +20,17 @@ def resources():
     return template["Resources"], template["Outputs"]
 
 
-def test_every_model_has_a_table_and_an_output():
-    assert set(MODELS) == set(LOGICAL_IDS) == set(TABLE_ENV)
-    assert set(stack.OUTPUT_ENV.values()) >= set(TABLE_ENV.values())
+def test_every_table_has_a_model_a_resource_and_an_output(resources):
+    assert {model.Meta.table for model in MODELS} == set(LOGICAL_IDS) == set(catalogue.TABLE_ENV)
+    assert set(LOGICAL_IDS.values()) <= set(resources[0])
+    assert {table.output for table in catalogue.TABLES} <= set(resources[1])
+    assert set(stack.OUTPUT_ENV.values()) >= set(catalogue.TABLE_ENV.values())
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(BY_NAME))
 def test_keys_indexes_and_ttl_agree(resources, name):
-    model = MODELS[name]
-    props = resources[0][LOGICAL_IDS[name]]["Properties"]
+    model = BY_NAME[name]
+    props = resources[0][LOGICAL_IDS[model.Meta.table]]["Properties"]
     schema = model._get_schema()
     assert sorted((k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]) == sorted(
         (k["AttributeName"], k["KeyType"]) for k in schema["key_schema"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib import events
-from chalicelib.context import Client
+from chalicelib.context import Requester
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +42,7 @@ def test_each_constant_names_a_catalogued_type_and_each_type_has_one():
 
 def test_an_unknown_type_is_refused_before_anything_is_written():
     with pytest.raises(events.UnknownEventType):
-        events.build("user", "two_factor_disabledd", Client())
+        events.build("user", "two_factor_disabledd", Requester())
 
 
 def _string_literals_passed_as_types(path: Path) -> list[str]:

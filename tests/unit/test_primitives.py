@@ -63,6 +63,6 @@ def test_second_factor_style_backoff():
     ("not an address", "not an address"),
 ])
 def test_per_address_caps_count_ipv6_by_its_64(ip, network):
-    from chalicelib.context import Client
+    from chalicelib.context import Requester
 
-    assert Client(ip=ip).network == network
+    assert Requester(ip=ip).network == network

@@ -18,6 +18,8 @@ const EVENTS = {
   two_factor_disabled: 'Two-factor authentication turned off',
   authenticator_added: 'Authenticator app added',
   authenticator_removed: 'Authenticator app removed',
+  factor_added: 'Two-factor method added',
+  factor_removed: 'Two-factor method removed',
   recovery_codes_viewed: 'Recovery codes viewed',
   recovery_code_used: 'Recovery code used',
   recovery_codes_regenerated: 'New recovery codes generated',

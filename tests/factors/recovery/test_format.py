@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from chalicelib.factors import recovery
+from chalicelib.factors.recovery import codes as recovery
 
 FORMAT = re.compile(r"^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$")
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, events
 from chalicelib.auth import tokens
 from chalicelib.config import settings
-from chalicelib.context import Client
+from chalicelib.context import Requester
 from chalicelib.errors import NotFound, SessionRevoked, Unauthenticated
-from chalicelib.store.models import CommitRefused, SessionModel, UserModel, commit, ttl
+from chalicelib.store import db
+from chalicelib.store.models import CredentialModel, UserModel
 
 BROWSER = "browser"
 AUTHORIZATION = "authorization"
@@ -35,19 +36,19 @@ REVOKED_KEEP_SECONDS = 7 * 24 * 3600
 @dataclass
 class Principal:
     user: UserModel
-    session: SessionModel
+    session: CredentialModel
     via: str  # "cookie" or "bearer"
 
 
-def build(user: UserModel, kind: str, client: Client, *, description: str | None = None,
-          lifetime: float | None = None) -> tuple[SessionModel, str]:
+def build(user: UserModel, kind: str, requester: Requester, *, description: str | None = None,
+          lifetime: float | None = None) -> tuple[CredentialModel, str]:
     """A new credential item (not yet saved) and the token to hand out once."""
     cfg = settings()
     now = clock.now()
     token_id, token = tokens.new_token()
     if lifetime is None and kind == BROWSER:
         lifetime = cfg.session_absolute_seconds
-    item = SessionModel(
+    item = CredentialModel(
         token_id,
         kind=kind,
         user_id=user.user_id,
@@ -56,17 +57,17 @@ def build(user: UserModel, kind: str, client: Client, *, description: str | None
         epoch=user.session_epoch,
         created_at=now,
         last_seen_at=now,
-        expires_at=ttl(now + lifetime) if lifetime else None,
-        user_agent=(client.user_agent or "")[:256] or None,
-        ip=client.ip,
+        expires_at=db.ttl(now + lifetime) if lifetime else None,
+        user_agent=(requester.user_agent or "")[:256] or None,
+        ip=requester.ip,
         description=description,
         redacted_token=None if kind == BROWSER else tokens.redacted(token),
     )
     return item, token
 
 
-def _expired(item: SessionModel, now: float) -> bool:
-    if item.expires_at is not None and item.expires_at.timestamp() <= now:
+def _expired(item: CredentialModel, now: float) -> bool:
+    if not db.alive(item, now, required=False):
         return True
     if item.kind == BROWSER and item.last_seen_at + settings().session_idle_seconds <= now:
         return True
@@ -78,12 +79,8 @@ def authenticate(token: str | None, via: str) -> Principal:
     parsed = tokens.parse(token)
     if parsed is None:
         raise Unauthenticated()
-    token_id, _ = parsed
-    try:
-        item = SessionModel.get(token_id, consistent_read=True)
-    except DoesNotExist:
-        raise Unauthenticated() from None
-    if not tokens.matches(token, item.token_hash):
+    item = db.get(CredentialModel, parsed[0])
+    if item is None or not tokens.matches(token, item.token_hash):
         raise Unauthenticated()
     allowed = (BROWSER,) if via == "cookie" else (API_KEY, AUTHORIZATION)
     if item.kind not in allowed:
@@ -93,11 +90,8 @@ def authenticate(token: str | None, via: str) -> Principal:
     now = clock.now()
     if _expired(item, now):
         raise Unauthenticated("This session has expired. Please log in again.")
-    try:
-        user = UserModel.get(item.email, consistent_read=True)
-    except DoesNotExist:
-        raise Unauthenticated() from None
-    if user.user_id != item.user_id:
+    user = db.get(UserModel, item.email)
+    if user is None or user.user_id != item.user_id:
         raise Unauthenticated()
     if item.kind == API_KEY:
         if user.api_key_id != item.id:
@@ -110,71 +104,68 @@ def authenticate(token: str | None, via: str) -> Principal:
     return Principal(user=user, session=item, via=via)
 
 
-def api_key_item(user: UserModel) -> SessionModel:
+def api_key_item(user: UserModel) -> CredentialModel:
     """The credential item of the account's current API key."""
-    try:
-        return SessionModel.get(user.api_key_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("The account has no API key.") from None
+    item = db.get(CredentialModel, user.api_key_id)
+    if item is None:
+        raise NotFound("The account has no API key.")
+    return item
 
 
-def _touch(item: SessionModel, now: float) -> None:
+def _touch(item: CredentialModel, now: float) -> None:
     """At most one write per interval however many requests race: the condition admits only
     the first that finds the old time."""
     try:
-        item.update(actions=[SessionModel.last_seen_at.set(now)],
-                    condition=SessionModel.revoked_at.does_not_exist()
-                    & (SessionModel.last_seen_at == item.last_seen_at))
+        item.update(actions=[CredentialModel.last_seen_at.set(now)],
+                    condition=CredentialModel.revoked_at.does_not_exist()
+                    & (CredentialModel.last_seen_at == item.last_seen_at))
     except UpdateError:
         pass  # revoked, or touched by a request racing this one: this one was already checked
 
 
-def revoke_actions() -> list:
+def revoke_op(item: CredentialModel) -> db.Write:
+    """The write that ends a credential (kept, marked revoked, until its TTL)."""
     now = clock.now()
-    return [SessionModel.revoked_at.set(now), SessionModel.expires_at.set(ttl(now + REVOKED_KEEP_SECONDS))]
+    return db.update(item, [CredentialModel.revoked_at.set(now),
+                            CredentialModel.expires_at.set(db.ttl(now + REVOKED_KEEP_SECONDS))],
+                     CredentialModel.id.exists())
 
 
-def end(item: SessionModel, client: Client, event_type: str) -> None:
+def end(item: CredentialModel, requester: Requester, event_type: str) -> None:
     """End one credential and log it (`logout` or `session_revoked`), in one transaction."""
     detail = None if event_type == events.LOGOUT else {"kind": item.kind, "id": item.id}
-    try:
-        commit([lambda tx: tx.update(item, actions=revoke_actions(), condition=SessionModel.id.exists()),
-                events.logged(item.user_id, event_type, client, detail)])
-    except CommitRefused:
-        raise NotFound("No such session.") from None
+    db.commit_or([revoke_op(item), events.logged(item.user_id, event_type, requester, detail)],
+                 lambda failed: NotFound("No such session."))
 
 
-def log_out(principal: Principal, client: Client) -> None:
+def log_out(principal: Principal, requester: Requester) -> None:
     """POST /api/logout with a cookie: this browser session ends."""
-    end(principal.session, client, events.LOGOUT)
+    end(principal.session, requester, events.LOGOUT)
 
 
-def revoke_owned(principal: Principal, session_id: str, client: Client) -> SessionModel:
+def revoke_owned(principal: Principal, session_id: str, requester: Requester) -> CredentialModel:
     """DELETE /api/account/sessions/{id}: one of this user's sessions or authorizations ends."""
     item = owned(principal, session_id)
-    end(item, client, events.SESSION_REVOKED)
+    end(item, requester, events.SESSION_REVOKED)
     return item
 
 
-def owned(principal: Principal, session_id: str, kinds: tuple[str, ...] = LISTED_KINDS) -> SessionModel:
+def owned(principal: Principal, session_id: str, kinds: tuple[str, ...] = LISTED_KINDS) -> CredentialModel:
     """A live credential of this user of one of `kinds`, or NotFound (another user's looks
     the same)."""
-    try:
-        item = SessionModel.get(session_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("No such session.") from None
-    if item.user_id != principal.user.user_id or item.kind not in kinds or not _live(item, principal.user):
+    item = db.get(CredentialModel, session_id)
+    if item is None or item.user_id != principal.user.user_id or item.kind not in kinds or not _live(item, principal.user):
         raise NotFound("No such session.")
     return item
 
 
-def _live(item: SessionModel, user: UserModel) -> bool:
+def _live(item: CredentialModel, user: UserModel) -> bool:
     return item.revoked_at is None and item.epoch == user.session_epoch and not _expired(item, clock.now())
 
 
-def live(user: UserModel, kinds: tuple[str, ...] = LISTED_KINDS) -> list[SessionModel]:
+def live(user: UserModel, kinds: tuple[str, ...] = LISTED_KINDS) -> list[CredentialModel]:
     """The user's live credentials of `kinds`, newest first."""
-    items = SessionModel.by_user.query(user.user_id, scan_index_forward=False)
+    items = CredentialModel.by_user.query(user.user_id, scan_index_forward=False)
     return [item for item in items if item.kind in kinds and _live(item, user)]
 
 

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from chalicelib.factors import totp
+from chalicelib.factors.totp import codes as totp
 from tests import rfc6238
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib import errors
 from chalicelib.factors import sms
+from chalicelib.factors.sms import numbers
 
 
 @pytest.mark.parametrize("raw,country,e164", [
@@ -13,14 +15,14 @@ from chalicelib.factors import sms
     ("(415) 555-0100", "us", "+14155550100"),
 ])
 def test_mobile_numbers_are_accepted(raw, country, e164):
-    assert sms.parse(raw, country) == (e164, "US" if e164.startswith("+1") else "GB")
+    assert numbers.parse(raw, country) == (e164, "US" if e164.startswith("+1") else "GB")
 
 
 def test_an_allow_list_of_countries_refuses_the_others():
-    sms.check_country("GB", frozenset({"GB", "DE"}))
-    sms.check_country("US", frozenset())  # empty: every country
-    with pytest.raises(sms.PhoneNotAllowed) as caught:
-        sms.check_country("US", frozenset({"GB", "DE"}))
+    numbers.check_country("GB", frozenset({"GB", "DE"}))
+    numbers.check_country("US", frozenset())  # empty: every country
+    with pytest.raises(errors.PhoneNotAllowed) as caught:
+        numbers.check_country("US", frozenset({"GB", "DE"}))
     assert caught.value.code == "phone_not_allowed" and "country" in caught.value.message
 
 
@@ -45,20 +47,20 @@ def test_the_allow_list_setting_is_iso_codes_or_a_configuration_error(monkeypatc
     ("+999 1234 5678", "not a valid"),
 ])
 def test_other_numbers_are_refused_naming_the_reason(raw, reason):
-    with pytest.raises(sms.PhoneNotAllowed) as caught:
-        sms.parse(raw, None)
+    with pytest.raises(errors.PhoneNotAllowed) as caught:
+        numbers.parse(raw, None)
     assert caught.value.code == "phone_not_allowed"
     assert reason.lower() in caught.value.message.lower()
 
 
 def test_a_bad_country_is_an_invalid_request():
-    with pytest.raises(sms.PhoneNotAllowed) as caught:
-        sms.parse("07400 123456", "Britain")
+    with pytest.raises(errors.PhoneNotAllowed) as caught:
+        numbers.parse("07400 123456", "Britain")
     assert caught.value.code == "invalid_request"
 
 
 def test_the_hint_shows_the_last_two_digits_only():
-    assert sms.hint("+447400123456") == "+•• ••• ••• ••56"
+    assert numbers.hint("+447400123456") == "+•• ••• ••• ••56"
 
 
 def test_codes_are_six_digits_from_secrets():
