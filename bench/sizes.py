@@ -49,7 +49,7 @@ def lambda_zip(skip_package: bool) -> Figure:
 def qr_code() -> Figure:
     """qr_svg on a typical URI: warm median in-process, and the first call in a fresh process
     (segno's import included, as the enrolment request pays it)."""
-    from chalicelib.factors.totp import qr_svg
+    from chalicelib.factors.totp.qr import qr_svg
 
     first = subprocess.run(
         [PYTHON, "-c", "import time; from chalicelib.factors.totp.qr import qr_svg; t = time.perf_counter(); "

@@ -100,7 +100,9 @@ class Factor:
         return raw
 
     def offered(self, user: Any) -> bool:
-        return True
+        """Whether the second step offers it to this account: by default, whether the
+        account has a factor of this kind."""
+        return any(factor_id.partition("#")[0] == self.method for factor_id in user.factor_ids_of())
 
     def challenge(self, user: Any, login: Any, requester: Any) -> dict[str, Any]:
         """The challenge's answer body; what the check will need goes on the login attempt

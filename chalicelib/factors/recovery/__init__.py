@@ -89,6 +89,9 @@ class RecoveryCodeFactor(Factor):
     max_length = 64
     noun = "recovery_codes"
 
+    def offered(self, user: UserModel) -> bool:
+        return True  # every account with two-factor has its set
+
     def recognises(self, value: Any) -> bool:
         return isinstance(value, str) and code_format.normalise(value) is not None
 
