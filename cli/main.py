@@ -146,29 +146,31 @@ def login(email: str | None, sms: bool, password_stdin: bool) -> None:
 
 
 def _second_factor(api: Any, challenge: dict[str, Any], sms: bool) -> dict[str, Any]:
+    """The second step, drawn from what the API says exists (GET /api/methods) and what the
+    account can use (the login's `methods`): six digits are the account's authenticator
+    code (or the texted code, once one was sent), anything else a recovery code."""
+    described = {m["method"]: m for m in api.get("/api/methods")["methods"]}
+    offered = [described[m] for m in challenge.get("methods", []) if m in described]
     token = challenge["login_token"]
-    texted = False
-    if sms:
-        _send_login_sms(api, challenge)
-        texted = True
+    texted = _send_login_sms(api, token, offered) if sms else None
     while True:
         answer = _code("Code from the text message" if texted else "Two-factor code")
         if answer.lower() != "sms":
             break
-        _send_login_sms(api, challenge)
-        texted = True
-    if SIX_DIGITS.fullmatch(answer):
-        field = "sms_code" if texted else "code"
-    else:
-        field = "recovery_code"
-    return api.post("/api/login/verify", {"login_token": token, field: answer})
+        texted = _send_login_sms(api, token, offered)
+    typed = "code" if SIX_DIGITS.fullmatch(answer) else "recovery_code"
+    candidates = [m for m in offered if m["input"] == typed] or [m for m in described.values() if m["input"] == typed]
+    method = texted if typed == "code" and texted else next((m for m in candidates if m["enrols"]), candidates[0])
+    return api.post("/api/login/verify", {"login_token": token, method["field"]: answer})
 
 
-def _send_login_sms(api: Any, challenge: dict[str, Any]) -> None:
-    if "sms" not in challenge.get("methods", []):
+def _send_login_sms(api: Any, token: str, offered: list[dict[str, Any]]) -> dict[str, Any]:
+    method = next((m for m in offered if m["method"] == "sms"), None)
+    if method is None:
         raise click.ClickException("This account has no verified phone for text messages.")
-    sent = api.post("/api/login/sms", {"login_token": challenge["login_token"]})
+    sent = api.post("/api/login/challenge", {"login_token": token, "method": method["method"]})
     click.echo(f"Sent a code to {sent['phone_hint']}.")
+    return method
 
 
 @cli.command()

@@ -25,7 +25,12 @@ from chalicelib.factors.contract import Enrolment, Factor
 from chalicelib.store import db
 from chalicelib.store.models import CredentialModel, FactorModel, UserModel
 
-LAST_FACTOR = "This is your last two-factor method. To stop using two-factor, disable it instead."
+
+
+def _last(factor: Factor) -> Conflict:
+    return Conflict(f"This is your last {factor.label[0].lower() + factor.label[1:]}, and your account's last "
+                    "two-factor method. To stop using two-factor, disable it instead.")
+
 CHANGED = "Two-factor changed meanwhile. Start again."
 
 
@@ -100,12 +105,12 @@ def remove(principal: Principal, method: str, factor_key: str, password: str, re
     if item is None:
         raise NotFound(factor.not_found)
     if len(stored) <= 1:
-        raise Conflict(LAST_FACTOR)
+        raise _last(factor)
     db.commit_or([
         db.delete(item, FactorModel.factor_id.exists()),
         db.update(user, [UserModel.factor_ids.delete({stored[factor_id]})], size(UserModel.factor_ids) > 1),
         events.logged(user.user_id, factor.removed_event, requester, {"name": item.name}),
-    ], lambda failed: Conflict(LAST_FACTOR))
+    ], lambda failed: _last(factor))
 
 
 def listing(user_id: str) -> list[dict[str, Any]]:

@@ -85,10 +85,18 @@ function duration(seconds) {
 export const signup = (email, password) => request('POST', '/api/signup', { email, password });
 export const login = (email, password) =>
   request('POST', '/api/login', { email, password, client: 'browser' });
-/** `proof` is one of {code}, {recovery_code}, {sms_code}. */
+/** The kinds of second factor this deployment has: [{method, label, field, input, challenge, enrols}]. */
+let methodsOnce = null;
+export const methods = () => {
+  methodsOnce = methodsOnce || request('GET', '/api/methods').then((body) => body.methods)
+    .catch((err) => { methodsOnce = null; throw err; });
+  return methodsOnce;
+};
+/** `proof` is {<the method's field>: value}. */
 export const verifyLogin = (loginToken, proof) =>
   request('POST', '/api/login/verify', { login_token: loginToken, ...proof });
-export const sendLoginSms = (loginToken) => request('POST', '/api/login/sms', { login_token: loginToken });
+export const loginChallenge = (loginToken, method) =>
+  request('POST', '/api/login/challenge', { login_token: loginToken, method });
 export const logout = () => request('POST', '/api/logout');
 export const account = () => request('GET', '/api/account');
 export const apiKey = (password, regenerate = false) =>

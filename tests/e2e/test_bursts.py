@@ -188,7 +188,12 @@ def test_24_parallel_wrong_phone_setup_codes_are_examined_three_times(live_stack
     assert numbered(events(live_stack.base_url, person), "phone_verify_failed") == [1, 2, 3]
 
 
-def test_24_parallel_sms_sends_on_one_login_text_once(live_stack):
+SMS_CHALLENGES = {"alias": [("/api/login/sms", {})], "challenge": [("/api/login/challenge", {"method": "sms"})],
+                  "both": [("/api/login/sms", {}), ("/api/login/challenge", {"method": "sms"})]}
+
+
+@pytest.mark.parametrize("routes", sorted(SMS_CHALLENGES))
+def test_24_parallel_sms_sends_on_one_login_text_once(live_stack, routes):
     person = Person(live_stack.base_url).signup().enable_two_factor()
     phone = add_phone(live_stack, person)
     verified = person.post("/api/account/phone/verify", {"code": sms.last_code(live_stack.moto_url, phone)})
@@ -197,8 +202,10 @@ def test_24_parallel_sms_sends_on_one_login_text_once(live_stack):
     token = person.login_token()
     before = len(sms.messages(live_stack.moto_url, phone))
     started = time.monotonic()
-    answers = at_once([lambda: requests.post(f"{live_stack.base_url}/api/login/sms", json={"login_token": token},
-                                             timeout=60) for _ in range(BURST)])
+    ways = SMS_CHALLENGES[routes]
+    answers = at_once([lambda path=path, extra=extra: requests.post(
+        f"{live_stack.base_url}{path}", json={"login_token": token, **extra}, timeout=60)
+        for n in range(BURST) for path, extra in [ways[n % len(ways)]]])
     elapsed = time.monotonic() - started
     got = statuses(answers)
     # one text per 1 s gap: exactly one when the burst is over within the gap, as it is on a

@@ -33,7 +33,8 @@ CREDENTIAL_FIELDS = {"password", "code", "sms_code", "recovery_code", "login_tok
 # Ordinary reads and pages, which only the general per-IP limit may count.
 NOT_CREDENTIALS = ["/", "/index.html", "/js/main.js", "/css/app.css", "/settings", "/api/health",
                    "/api/openapi.json", "/api/account", "/api/account/sessions", "/api/account/sessions/x",
-                   "/api/account/events", "/api/logout", "/account", "/oauth/sessions/x"]
+                   "/api/account/events", "/api/logout", "/account", "/oauth/sessions/x", "/api/methods",
+                   "/api/account/factors"]
 FAKE_ARN = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/twostep-prod-waf/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 
 
@@ -179,6 +180,7 @@ def test_every_credential_route_is_in_the_strict_rule(acl: dict[str, Any]) -> No
     scope = rate(credentials)["ScopeDownStatement"]
     operations = credential_operations()
     assert {p for _, p in operations} >= {"/api/signup", "/api/login", "/api/login/verify", "/api/login/sms",
+                                          "/api/login/challenge", "/api/account/factors/x",
                                           "/oauth/authorizations", "/api/account/two-factor/disable"}
     missed = [(m, p) for m, p in operations if not matches(scope, p)]
     assert missed == [], "credential routes the per-IP credential limit does not count"

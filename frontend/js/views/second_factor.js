@@ -1,14 +1,29 @@
-// The login's second step: an authenticator app code, or the alternatives the answer's
-// `methods` offers: "Enter a Recovery Code" always, "Get a code via SMS" with a verified phone.
+// The login's second step. The API says which kinds of factor exist (GET /api/methods) and
+// which this account can use (the login's `methods`); the first kind the account enrolled
+// (its authenticator app, say) is asked for first, the others are a click away, and a kind
+// with a challenge (a code sent by SMS) asks for it before its field appears.
 import * as api from '../api.js';
-import { codeField, digits, h, onSubmit, recoveryField } from '../dom.js';
+import { viewOf } from '../factors.js';
+import { h, onSubmit } from '../dom.js';
 
-const SMS_WEAKER = 'SMS is the weaker method: use it only when you cannot use your authenticator app or a recovery code.';
-
-export function renderSecondFactor(root, ctx, { login_token: token, methods = [], phone_hint: hint }) {
+export async function renderSecondFactor(root, ctx, { login_token: token, methods = [] }) {
   ctx.setTitle('Two-factor authentication');
   const timer = h('p', { class: 'hint', role: 'timer' });
   let waitUntil = 0;
+  let described;
+  try {
+    described = await api.methods();
+  } catch (err) {
+    ctx.fail(err);
+    return;
+  }
+  if (!ctx.live()) return;
+  const views = new Map();
+  for (const method of methods) {
+    const found = described.find((d) => d.method === method);
+    const view = found && viewOf(found);
+    if (view) views.set(method, view);
+  }
 
   function tick() {
     if (!ctx.live()) return;
@@ -44,12 +59,9 @@ export function renderSecondFactor(root, ctx, { login_token: token, methods = []
     throw err;
   }
 
-  function show(method, sentTo) {
-    const field = method === 'recovery_code'
-      ? recoveryField('Recovery code', 'Enter one of the recovery codes you saved. Each code works once.')
-      : method === 'sms_code'
-        ? codeField('Code from the text message', `We sent a 6-digit code to ${sentTo || hint}.`)
-        : codeField('Authentication code', 'Enter the 6-digit code your authenticator app shows.');
+  function show(method, challenged) {
+    const view = views.get(method);
+    const field = view.field(challenged);
     const form = h('form', { class: 'stack' }, field.wrap, timer,
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'primary' }, 'Verify'),
@@ -57,10 +69,9 @@ export function renderSecondFactor(root, ctx, { login_token: token, methods = []
 
     onSubmit(form, ctx, async () => {
       if (waiting()) return;
-      const value = method === 'recovery_code' ? field.input.value.trim() : digits(field.input);
       let result;
       try {
-        result = await api.verifyLogin(token, { [method]: value });
+        result = await api.verifyLogin(token, { [view.described.field]: view.read(field.input) });
       } catch (err) {
         failed(err, field.input);
       }
@@ -72,29 +83,29 @@ export function renderSecondFactor(root, ctx, { login_token: token, methods = []
     });
 
     const others = h('div', { class: 'actions' });
-    if (method !== 'code' && methods.includes('totp')) {
-      others.append(h('button', { type: 'button', onclick: () => show('code') }, 'Use your authenticator app'));
+    const notes = [];
+    for (const [other, otherView] of views) {
+      if (other === method && !otherView.described.challenge) continue;
+      const label = other === method ? otherView.again : otherView.use;
+      others.append(h('button', { type: 'button', onclick: () => use(other) }, label));
+      if (otherView.note) notes.push(h('p', { class: 'hint' }, otherView.note));
     }
-    if (method !== 'recovery_code') {
-      others.append(h('button', { type: 'button', onclick: () => show('recovery_code') }, 'Enter a Recovery Code'));
-    }
-    const sms = methods.includes('sms');
-    if (sms) others.append(h('button', { type: 'button', onclick: sendSms },
-      method === 'sms_code' ? 'Send a new code' : 'Get a code via SMS'));
-
     root.replaceChildren(form, h('div', { class: 'section' },
-      h('h2', {}, method === 'code' ? 'Can’t use your authenticator app?' : 'Other ways to log in'),
-      others, sms ? h('p', { class: 'hint' }, SMS_WEAKER) : null));
+      h('h2', {}, view.instead || 'Other ways to log in'), others, ...notes));
     field.input.focus();
   }
 
-  async function sendSms() {
+  async function use(method) {
+    if (!views.get(method).described.challenge) {
+      show(method);
+      return;
+    }
     if (waiting()) return;
     ctx.say('');
     try {
-      const { phone_hint: sentTo } = await api.sendLoginSms(token);
-      show('sms_code', sentTo);
-      ctx.say(`Code sent to ${sentTo}.`);
+      const challenged = await api.loginChallenge(token, method);
+      show(method, challenged);
+      if (challenged.phone_hint) ctx.say(`Code sent to ${challenged.phone_hint}.`);
     } catch (err) {
       try {
         failed(err);
@@ -104,8 +115,9 @@ export function renderSecondFactor(root, ctx, { login_token: token, methods = []
     }
   }
 
-  show(methods.includes('totp') ? 'code' : 'recovery_code');
-  if (!methods.includes('totp')) {
+  const first = methods.find((m) => views.has(m) && views.get(m).described.enrols && !views.get(m).described.challenge);
+  show(first || 'recovery_code');
+  if (!methods.some((m) => views.has(m) && views.get(m).described.enrols)) {
     ctx.say('Your authenticator app and SMS codes are locked after too many wrong codes. Log in with a recovery code.', 'error');
   }
 }
