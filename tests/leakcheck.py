@@ -74,6 +74,22 @@ def leaks(text: str) -> list[str]:
     return found
 
 
+def where(text: str, limit: int = 3) -> list[str]:
+    """Where each leaked secret stands in `text`: 60 characters either side, the secret
+    itself masked, so that a chance match (a code equal to a number stored for another
+    reason) can be told from a real leak in the failure message."""
+    places = []
+    for secret in _secrets:
+        at = text.find(secret)
+        while at != -1 and len(places) < limit:
+            before, after = text[at - 1:at], text[at + len(secret):at + len(secret) + 1]
+            if not (_WORD.fullmatch(before or " ") or _WORD.fullmatch(after or " ")):
+                places.append(text[max(0, at - 60):at] + "<secret>" + text[at + len(secret):at + len(secret) + 60])
+                break
+            at = text.find(secret, at + 1)
+    return places
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     text = "\n".join(_records)
     if STACK_LOG.exists():
@@ -83,7 +99,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     wire = logging.getLogger("botocore").getEffectiveLevel()
     problems = []
     if found:
-        problems.append(f"{len(found)} secret(s) from the run appear in log records: {sorted(found)[:5]}")
+        problems.append(f"{len(found)} secret(s) from the run appear in log records: {sorted(found)[:5]} "
+                        f"at {where(text)}")
     if wire < logging.WARNING:
         problems.append("botocore logs below WARNING: its wire logging prints request bodies")
     if problems and session.exitstatus == 0:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.leakcheck import leaks, remember
+from tests.leakcheck import leaks, remember, where
 
 STRONG_PASSWORD = "correct horse battery staple"
 # Request and answer fields that hold a secret: the leak check looks for their values in logs.
@@ -31,7 +31,7 @@ def stack(emulator_url: str) -> Iterator[dict[str, str]]:
     # Before the next module wipes them: no table holds a secret the module handled in clear.
     dumped = table_dump(emulator_url, outputs)
     leaked = leaks(dumped)
-    assert not leaked, f"secrets stored in clear: {leaked}"
+    assert not leaked, f"secrets stored in clear: {leaked} at {where(dumped)}"
 
 
 def table_dump(emulator_url: str, outputs: dict[str, str]) -> str:

@@ -84,7 +84,7 @@ class TestKeyFactor(Factor):
     def challenge(self, user, login, requester) -> dict[str, Any]:
         nonce = secrets.token_hex(16)
         login.update(actions=[LoginAttemptModel.challenges[KIND].set({"nonce": nonce})],
-                     condition=LoginAttemptModel.used_at.does_not_exist())
+                     condition=LoginAttemptModel.used_at.does_not_exist() & LoginAttemptModel.challenges.exists())
         return {"nonce": nonce}
 
     def reads(self, user_id, factor_ids, value) -> list:

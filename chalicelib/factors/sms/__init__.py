@@ -132,8 +132,10 @@ class SmsFactor(Factor):
         check_country(region, settings().sms_countries)
         code = new_code()
         state = {"code_hash": code_hash(login.pk, code), "sent_at": clock.now(), "phone_id": user.phone_id}
+        # (a login attempt without its `challenges` map, made before there was one, is refused:
+        # DynamoDB cannot set a path inside a map that is not there)
         store = db.update(login, [LoginAttemptModel.challenges[KIND].set(state)],
-                          LoginAttemptModel.used_at.does_not_exist() & LoginAttemptModel.pk.exists())
+                          LoginAttemptModel.used_at.does_not_exist() & LoginAttemptModel.challenges.exists())
         try:
             send(user.user_id, e164, f"Your twostep login code is {code}. It expires in 10 minutes.", requester,
                  [store], "login")
