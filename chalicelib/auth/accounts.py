@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 
 from chalicelib import aws, clock, events, throttle
-from chalicelib.auth import emails, passwords, credentials
+from chalicelib.auth import credentials, emails, passwords
 from chalicelib.config import settings
 from chalicelib.context import Requester
 from chalicelib.errors import Conflict, PasswordIncorrect, Unauthenticated
