@@ -217,8 +217,9 @@ def two_factor_status(as_json: bool) -> None:
     """Show the state of two-factor authentication."""
     api, _ = _signed_in()
     state = api.get("/api/account")["two_factor"]
-    state["authenticators"] = (
-        api.get("/api/account/two-factor/authenticators")["authenticators"] if state["enabled"] else [])
+    # every kind of factor the account has, named as the API names the kinds
+    state["factors"] = api.get("/api/account/factors")["factors"] if state["enabled"] else []
+    state["authenticators"] = [f for f in state["factors"] if f["method"] == "totp"]
     if as_json:
         _print_json(state)
         return
@@ -226,10 +227,12 @@ def two_factor_status(as_json: bool) -> None:
         click.echo("Two-factor authentication is off. Turn it on with `twostep 2fa:enable`.")
         return
     click.echo(f"Two-factor authentication is on (since {state['enabled_at']}).")
-    click.echo("Authenticator apps:")
-    for app in state["authenticators"]:
-        used = app.get("last_used_at") or "never"
-        click.echo(f"  {app['name']} (added {app['created_at']}, last used {used})")
+    labels = {m["method"]: m["label"] for m in api.get("/api/methods")["methods"]}
+    for method in dict.fromkeys(f["method"] for f in state["factors"]):
+        click.echo(f"{labels.get(method, method)}:")
+        for factor in (f for f in state["factors"] if f["method"] == method):
+            used = factor.get("last_used_at") or "never"
+            click.echo(f"  {factor['name']} (added {factor['created_at']}, last used {used})")
     phone = state.get("phone")
     if phone:
         click.echo(f"Recovery phone: {phone['hint']}{'' if phone['verified'] else ' (not verified)'}")

@@ -65,8 +65,11 @@ def test_enable_from_the_cli(terminal: Terminal, live_stack, tmp_path) -> None:
     status = json.loads(terminal.run("2fa", "--json").stdout)
     assert status["enabled"] is True and status["recovery_codes_remaining"] == 10
     assert len(status["authenticators"]) == 1
+    assert [f["method"] for f in status["factors"]] == ["totp"]
     output, code = finish(terminal.spawn("2fa"))
     assert code == 0 and "Two-factor authentication is on" in output and "Recovery codes remaining: 10" in output
+    # the factors of every kind, under the label the API gives the kind (GET /api/methods)
+    assert "Authenticator app:\r\n  Authenticator app (added" in output, output
 
 
 def test_disable_needs_the_right_password(terminal: Terminal, live_stack) -> None:
