@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 
 from tests import rfc6238
@@ -66,12 +67,19 @@ def test_one_sms_code_sent_to_twenty_clients_logs_in_once(live_stack):
     assert [a.status_code for a in answers].count(200) == 1
 
 
-def test_one_setup_confirmation_from_twenty_clients_enables_once(live_stack):
+# The authenticator app's contract routes, and the routes every kind of factor is added by.
+ENROLMENT_ROUTES = {"contract": ("/api/account/two-factor/setup", "/api/account/two-factor/confirm"),
+                    "any_kind": ("/api/account/factors/totp", "/api/account/factors/totp/confirm")}
+
+
+@pytest.mark.parametrize("routes", sorted(ENROLMENT_ROUTES))
+def test_one_setup_confirmation_from_twenty_clients_enables_once(live_stack, routes):
+    setup_path, confirm_path = ENROLMENT_ROUTES[routes]
     person = Person(live_stack.base_url).signup()
-    setup = person.post("/api/account/two-factor/setup", {"password": person.password}).json()
+    setup = person.post(setup_path, {"password": person.password}).json()
     code = rfc6238.totp(setup["secret"])
     body = {"authenticator_id": setup["authenticator_id"], "code": code}
-    answers = at_once([lambda: person.post("/api/account/two-factor/confirm", body) for _ in range(20)])
+    answers = at_once([lambda: person.post(confirm_path, body) for _ in range(20)])
     statuses = [a.status_code for a in answers]
     assert statuses.count(200) == 1, statuses
     assert all(400 <= s < 500 for s in statuses if s != 200), statuses
@@ -79,6 +87,34 @@ def test_one_setup_confirmation_from_twenty_clients_enables_once(live_stack):
     assert len(winner["recovery_codes"]) == 10
     listed = person.http.get(f"{live_stack.base_url}/api/account/two-factor/authenticators", timeout=10).json()
     assert len(listed["authenticators"]) == 1
+
+
+def test_twenty_clients_removing_both_of_two_authenticators_leave_the_last(live_stack):
+    """The last-factor rule under a burst: ten removals of each of two authenticators, half
+    through the contract's route and half through the route of every kind, remove exactly
+    one; the other stays, and two-factor with it."""
+    person = Person(live_stack.base_url).signup().enable_two_factor()
+    setup = person.post("/api/account/two-factor/setup", {"password": person.password, "name": "Second"}).json()
+    added = person.post("/api/account/two-factor/confirm",
+                        {"authenticator_id": setup["authenticator_id"], "code": rfc6238.totp(setup["secret"])})
+    assert added.status_code == 200, added.text
+    base = live_stack.base_url
+    ids = [a["id"] for a in person.http.get(f"{base}/api/account/two-factor/authenticators",
+                                            timeout=10).json()["authenticators"]]
+    assert len(ids) == 2
+    paths = [f"/api/account/two-factor/authenticators/{i}" for i in ids] + [f"/api/account/factors/totp/{i}" for i in ids]
+
+    def remove(path: str):
+        return lambda: person.http.delete(f"{base}{path}", json={"password": person.password}, timeout=60,
+                                          headers={"X-Requested-With": "twostep"})
+
+    answers = at_once([remove(paths[n % len(paths)]) for n in range(20)])
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(204) == 1, statuses
+    assert set(statuses) <= {204, 404, 409, 429}, statuses  # 429: the password re-entry's own backoff
+    left = person.http.get(f"{base}/api/account/factors", timeout=10).json()["factors"]
+    assert len(left) == 1 and left[0]["id"] in ids, left
+    assert person.http.get(f"{base}/api/account", timeout=10).json()["two_factor"]["enabled"] is True
 
 
 def test_twenty_concurrent_signups_with_one_email_make_one_account(live_stack):
