@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Deploy twostep to AWS: `make deploy STAGE=prod` (or infra/deploy.sh prod). See docs/deploying.md.
 #
-# 1. package: infra/package.py -> build/<stage>/sam.yaml + deployment.zip
-# 2. upload the zip (aws cloudformation package) to an artefact bucket
+# 1. package: infra/package.py -> build/<stage>/sam.yaml + deployment.zip + layer-deployment.zip
+# 2. upload the zip and the layer (aws cloudformation package) to an artefact bucket
 # 3. the edge's web ACL (infra/waf.yaml: per-client-IP rate limits) as its own stack in
 #    us-east-1, where a CloudFront-scope web ACL must live whatever the stack's region;
 #    its WebAclArn output becomes the main stack's WebAclArn parameter

@@ -4,11 +4,14 @@
    and infra/edge.yaml (what only AWS needs) into build/merge-<stage>.json. The packaged
    template can only be deployed as its own stage: Stage's default and only allowed value
    become <stage>, so a prod template always has deletion protection on.
-2. `chalice package --merge-template` it into build/<stage>/ (sam.yaml + deployment.zip;
-   the root is build/ unless given).
+2. `chalice package --merge-template` it into build/<stage>/ (the root is build/ unless
+   given): sam.yaml, deployment.zip (the function: app.py, chalicelib/, Chalice's runtime)
+   and layer-deployment.zip (the dependencies, as Chalice's automatic layer: a Lambda layer,
+   unpacked under /opt/python/lib/pythonX.Y/site-packages, so that the function stays the
+   app's own code however large a library such as cryptography is).
    The IAM policy is .chalice/policy-<stage>.json, which Chalice copies verbatim into the
    role; its Fn::GetAtt/Fn::Sub resolve to the real ARNs of this stack's tables and keys.
-3. Strip from the zip what the Lambda Python runtime already provides: boto3, botocore and
+3. Strip from the layer what the Lambda Python runtime already provides: boto3, botocore and
    the distributions only they need (found from the zip's own dist-info metadata). Chalice
    cannot exclude a dependency, and PynamoDB pulls botocore in. Strip too what only
    building argon2's C binding needed (cffi's Python half, pycparser).
@@ -97,13 +100,16 @@ def canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def dist_directories(zf: zipfile.ZipFile) -> dict[str, str]:
-    """{distribution: its .dist-info directory} for every distribution in the zip."""
+def dist_directories(zf: zipfile.ZipFile, prefix: str = "") -> dict[str, str]:
+    """{distribution: its .dist-info directory, `prefix` included} for every distribution
+    in the zip whose packages lie under `prefix` (a layer's site-packages)."""
     found = {}
     for name in zf.namelist():
-        top, _, rest = name.partition("/")
+        if not name.startswith(prefix):
+            continue
+        top, _, rest = name[len(prefix):].partition("/")
         if top.endswith(".dist-info") and rest == "METADATA":
-            found[canonical(Parser().parsestr(zf.read(name).decode())["Name"])] = top
+            found[canonical(Parser().parsestr(zf.read(name).decode())["Name"])] = prefix + top
     return found
 
 
@@ -129,25 +135,33 @@ def strippable(zf: zipfile.ZipFile, roots: list[str], dist_infos: dict[str, str]
     return {dist: dist_infos[dist] for dist in sorted(only_aws_sdk) if dist in dist_infos}
 
 
-def strip_zip(path: Path, roots: list[str], runtime: str) -> list[str]:
+def layer_prefix(runtime: str) -> str:
+    """Where a Python layer's packages lie in its zip (Lambda adds /opt/<this> to sys.path)."""
+    return f"python/lib/{runtime}/site-packages/"
+
+
+def strip_zip(path: Path, roots: list[str], runtime: str, prefix: str = "", ddir: str = "/var/task") -> list[str]:
     """Rewrite the zip without the runtime-provided distributions and with bytecode for
-    every module left; return the names of the distributions stripped."""
+    every module left; return the names of the distributions stripped. `prefix`: where the
+    packages lie in the zip (a layer's site-packages); `ddir`: where the zip is unpacked on
+    Lambda, for the paths tracebacks name."""
     with zipfile.ZipFile(path) as zf:
-        dist_infos = dist_directories(zf)
+        dist_infos = dist_directories(zf, prefix)
         dists = strippable(zf, roots, dist_infos)
         build_only = {dist: info for dist, info in dist_infos.items() if dist in BUILD_ONLY}
         doomed: set[str] = set()
         for dist, dist_info in {**dists, **build_only}.items():
             record = zf.read(f"{dist_info}/RECORD").decode()
             spared = BUILD_ONLY.get(dist, ())
-            doomed.update(name for name in (line.split(",", 1)[0] for line in record.splitlines() if line.strip())
+            doomed.update(prefix + name for name in (line.split(",", 1)[0] for line in record.splitlines()
+                                                     if line.strip())
                           if not (spared and name.startswith(spared)))
             doomed.update(n for n in zf.namelist() if n.startswith(f"{dist_info}/"))
         kept = [info for info in zf.infolist()
                 if info.filename not in doomed and "/__pycache__/" not in f"/{info.filename}"]
         sources = {info.filename: zf.read(info) for info in kept
-                   if info.filename.endswith(".py") and not info.filename.startswith(NO_BYTECODE)}
-        compiled = bytecode(sources, runtime)
+                   if info.filename.endswith(".py") and not info.filename[len(prefix):].startswith(NO_BYTECODE)}
+        compiled = bytecode(sources, runtime, ddir)
         tmp = path.with_suffix(".tmp")
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
             for info in kept:
@@ -159,10 +173,10 @@ def strip_zip(path: Path, roots: list[str], runtime: str) -> list[str]:
     return sorted({**dists, **build_only})
 
 
-def bytecode(sources: dict[str, bytes], runtime: str) -> dict[str, bytes]:
+def bytecode(sources: dict[str, bytes], runtime: str, ddir: str = "/var/task") -> dict[str, bytes]:
     """{zip path of the .pyc: its bytes} for every source that compiles, as the Lambda
     runtime `runtime` (pythonX.Y) would look for it: unchecked-hash, tracebacks naming
-    /var/task. A file that does not compile (some packages ship templates named .py) gets
+    where the zip is unpacked (`ddir`). A file that does not compile (some packages ship templates named .py) gets
     none, as it would have none on the runtime either."""
     here = f"python{sys.version_info.major}.{sys.version_info.minor}"
     if runtime != here:
@@ -172,7 +186,7 @@ def bytecode(sources: dict[str, bytes], runtime: str) -> dict[str, bytes]:
         for name, data in sources.items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(data)
-        compileall.compile_dir(root, ddir="/var/task", quiet=2, workers=0,
+        compileall.compile_dir(root, ddir=ddir, quiet=2, workers=0,
                                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         return {str(pyc.relative_to(root)): pyc.read_bytes() for pyc in root.rglob("__pycache__/*.pyc")}
 
@@ -183,7 +197,8 @@ def runtime_requirements() -> list[str]:
 
 
 def build(stage: str, root: Path = BUILD) -> Path:
-    """Package `stage` into root/<stage>/ (sam.yaml, deployment.zip); return that directory."""
+    """Package `stage` into root/<stage>/ (sam.yaml, deployment.zip, layer-deployment.zip);
+    return that directory."""
     if stage not in STAGES:
         raise SystemExit(f"stage must be one of {STAGES}")
     root = root.resolve()
@@ -200,13 +215,15 @@ def build(stage: str, root: Path = BUILD) -> Path:
          "--merge-template", str(merge_file), str(out)],
         cwd=REPO, env=env, check=True,
     )
-    zip_path = out / "deployment.zip"
     runtime = load_yaml(out / "sam.yaml")["Resources"]["APIHandler"]["Properties"]["Runtime"]
-    removed = strip_zip(zip_path, runtime_requirements(), runtime)
-    with zipfile.ZipFile(zip_path) as zf:
-        count = len(zf.namelist())
+    strip_zip(out / "deployment.zip", [], runtime)  # bytecode for the app and Chalice's runtime
+    removed = strip_zip(out / "layer-deployment.zip", runtime_requirements(), runtime,
+                        prefix=layer_prefix(runtime), ddir="/opt")
     print(f"stripped (the Lambda runtime provides them, or only the build needed them): {', '.join(removed)}")
-    print(f"{zip_path}: {zip_path.stat().st_size} bytes, {count} files")
+    for zip_path in (out / "deployment.zip", out / "layer-deployment.zip"):
+        with zipfile.ZipFile(zip_path) as zf:
+            count = len(zf.namelist())
+        print(f"{zip_path}: {zip_path.stat().st_size} bytes, {count} files")
     print(f"{out / 'sam.yaml'}: the template to deploy")
     return out
 
