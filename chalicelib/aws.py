@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.config import settings
+from chalicelib.config import aws_target, settings
 
 # botocore's DEBUG logging prints request bodies (ciphertexts, plaintexts sent to KMS,
 # SMS texts). It stays off in every stage, whatever the root logger's level.
@@ -71,18 +71,17 @@ def client_config(service: str, *, emulated: bool = False) -> Any:
 
 def client(service: str) -> Any:
     """A botocore client for `service`, cached per container (clients are thread-safe)."""
-    cfg = settings()
-    key = (service, cfg.region, cfg.aws_endpoint)
+    region, endpoint = aws_target()
+    key = (service, region, endpoint)
     found = _clients.get(key)
     if found is not None:
         return found
     with _lock:
         found = _clients.get(key)
         if found is None:
-            kwargs: dict[str, Any] = {"region_name": cfg.region,
-                                      "config": client_config(service, emulated=bool(cfg.aws_endpoint))}
-            if cfg.aws_endpoint:
-                kwargs["endpoint_url"] = cfg.aws_endpoint
+            kwargs: dict[str, Any] = {"region_name": region, "config": client_config(service, emulated=bool(endpoint))}
+            if endpoint:
+                kwargs["endpoint_url"] = endpoint
                 kwargs.update(LOCAL_CREDENTIALS)
             found = botocore_session().create_client(service, **kwargs)
             _clients[key] = found

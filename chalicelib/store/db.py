@@ -21,7 +21,7 @@ import pynamodb.connection.base as _pynamodb_base
 from pynamodb.connection import Connection
 
 from chalicelib import aws, clock
-from chalicelib.config import settings
+from chalicelib.config import aws_target
 from chalicelib.store import catalogue
 
 # PynamoDB makes a new botocore session for every connection (one per model), and each new
@@ -50,24 +50,26 @@ def alive(item: Any, now: float | None = None, *, required: bool = True) -> bool
 
 # --- binding -------------------------------------------------------------------------------
 
-def _credentials() -> dict[str, str | None]:
+def _credentials(endpoint: str | None) -> dict[str, str | None]:
     """Dummy credentials against the emulator, so real ones in the environment are never used
     locally; in AWS the Lambda role's are found as usual."""
-    if settings().aws_endpoint is not None:
+    if endpoint is not None:
         return dict(aws.LOCAL_CREDENTIALS)
     return dict.fromkeys(aws.LOCAL_CREDENTIALS)
 
 
 def bind(model: Any) -> None:
     """Point one model at this stage's table (and, locally, at the emulator), on the one
-    DynamoDB client of the container: cheap when nothing changed."""
-    cfg = settings()
+    DynamoDB client of the container. Called for every operation (`Item._get_connection`),
+    so it reads only the few variables it depends on, and does nothing when they are as
+    they were."""
+    region, endpoint = aws_target()
     meta = model.Meta
-    wanted = (catalogue.table_name(meta.table), cfg.region, cfg.aws_endpoint)
+    wanted = (catalogue.table_name(meta.table), region, endpoint)
     if (meta.table_name, meta.region, meta.host) == wanted:
         return
     meta.table_name, meta.region, meta.host = wanted
-    for name, value in _credentials().items():
+    for name, value in _credentials(endpoint).items():
         setattr(meta, name, value)
     model._connection = None
 
@@ -86,11 +88,11 @@ _connections: dict[tuple[str, str | None], Connection] = {}
 def connection() -> Connection:
     """The connection TransactWrite/TransactGet use, bound like the models, on the one
     DynamoDB client of the container (aws.client: its bounded retries and timeouts)."""
-    cfg = settings()
-    key = (cfg.region, cfg.aws_endpoint)
+    key = aws_target()
     conn = _connections.get(key)
     if conn is None:
-        conn = Connection(region=cfg.region, host=cfg.aws_endpoint, **_credentials())
+        region, endpoint = key
+        conn = Connection(region=region, host=endpoint, **_credentials(endpoint))
         conn._client = aws.client("dynamodb")
         _connections[key] = conn
     return conn
