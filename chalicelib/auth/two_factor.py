@@ -22,7 +22,7 @@ from chalicelib.context import Requester
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.factors import recovery
 from chalicelib.factors.contract import Enrolment, Factor
-from chalicelib.store import db
+from chalicelib.store import db, keys
 from chalicelib.store.models import CredentialModel, FactorModel, UserModel
 
 
@@ -99,7 +99,7 @@ def remove(principal: Principal, method: str, factor_key: str, password: str, re
     """Remove one factor of a kind; 409 for the account's last factor of any kind."""
     factor = _enrolling(method)
     user = accounts.require_password(principal.user, password, requester, f"{factor.noun}_removed")
-    factor_id = f"{factor.method}#{factor_key}"
+    factor_id = keys.factor(factor.method, factor_key)
     stored = user.factor_ids_of()
     item = db.get(FactorModel, user.user_id, factor_id) if factor_id in stored else None
     if item is None:

@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from chalicelib import events
 from chalicelib.errors import InvalidRequest
+from chalicelib.store import keys
 
 _SEPARATORS = re.compile(r"[\s-]")
 
@@ -102,7 +103,7 @@ class Factor:
     def offered(self, user: Any) -> bool:
         """Whether the second step offers it to this account: by default, whether the
         account has a factor of this kind."""
-        return any(factor_id.partition("#")[0] == self.method for factor_id in user.factor_ids_of())
+        return any(keys.kind_of(factor_id) == self.method for factor_id in user.factor_ids_of())
 
     def challenge(self, user: Any, login: Any, requester: Any) -> dict[str, Any]:
         """The challenge's answer body; what the check will need goes on the login attempt

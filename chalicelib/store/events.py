@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.context import Requester
 from chalicelib.store.db import ttl
-from chalicelib.store.models import EventModel
+from chalicelib.store.models import EventModel, plain
 
 RETENTION_SECONDS = 400 * 24 * 3600
 MAX_USER_AGENT = 256
@@ -44,7 +44,7 @@ def recent(user_id: str, limit: int = 100) -> list[dict[str, Any]]:
             "at": clock.rfc3339(e.at),
             "ip": e.ip,
             "user_agent": e.user_agent,
-            "detail": e.detail.as_dict() if hasattr(e.detail, "as_dict") else dict(e.detail or {}),
+            "detail": plain(e.detail),
         }
         for e in events
     ]

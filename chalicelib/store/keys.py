@@ -51,5 +51,10 @@ def kind_of(factor_id: str) -> str:
     return factor_id.partition("#")[0]
 
 
+def key_of(factor_id: str) -> str:
+    """The factor's own id within its kind, as the API shows it."""
+    return factor_id.partition("#")[2]
+
+
 PHONE = "phone"  # the verified SMS phone: one per account
 RECOVERY_SET = "recovery"  # the current recovery-code set: one per account

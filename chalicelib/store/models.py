@@ -23,7 +23,7 @@ from pynamodb.attributes import TTLAttribute as _TTLAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.store import db
+from chalicelib.store import db, keys
 
 LEGACY_KIND = "totp"  # factor ids stored before kinds were named were authenticator apps'
 
@@ -53,7 +53,13 @@ class Item(Model):
 
 
 def _factor_id(stored: str) -> str:
-    return stored if "#" in stored else f"{LEGACY_KIND}#{stored}"
+    return stored if "#" in stored else keys.factor(LEGACY_KIND, stored)
+
+
+def plain(value: object) -> dict:
+    """A raw map attribute as a dict (PynamoDB hands back a MapAttribute, or the dict it
+    was given)."""
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
 
 
 class UserModel(Item):
@@ -186,8 +192,7 @@ class LoginAttemptModel(Item):
         return {_factor_id(stored) for stored in self.factor_ids or ()}
 
     def challenge(self, method: str) -> dict:
-        found = (self.challenges.as_dict() if hasattr(self.challenges, "as_dict") else dict(self.challenges or {}))
-        value = found.get(method)
+        value = plain(self.challenges).get(method)
         return dict(value) if isinstance(value, dict) else {}
 
 

@@ -100,7 +100,7 @@ class TestKeyFactor(Factor):
         return Proof(ops=[used], detail={"method": KIND, "name": item.name})
 
     def listing(self, user_id) -> list[dict[str, Any]]:
-        return [{"id": i.factor_id.partition("#")[2], "name": i.name, "created_at": clock.rfc3339(i.created_at),
+        return [{"id": keys.key_of(i.factor_id), "name": i.name, "created_at": clock.rfc3339(i.created_at),
                  "last_used_at": clock.rfc3339(i.last_used_at)}
                 for i in FactorModel.query(user_id, FactorModel.factor_id.startswith(keys.factor(KIND, "")))]
 

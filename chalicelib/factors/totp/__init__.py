@@ -120,7 +120,7 @@ class TotpFactor(Factor):
     def listing(self, user_id: str) -> list[dict[str, Any]]:
         items = FactorModel.query(user_id, FactorModel.factor_id.startswith(keys.factor(KIND, "")),
                                   consistent_read=True)
-        return [{"id": item.factor_id.partition("#")[2], "name": item.name,
+        return [{"id": keys.key_of(item.factor_id), "name": item.name,
                  "created_at": clock.rfc3339(item.created_at), "last_used_at": clock.rfc3339(item.last_used_at)}
                 for item in items]
 
