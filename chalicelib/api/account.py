@@ -27,7 +27,7 @@ def api_key():
     request = bp.current_request
     principal = http.authenticate(request)
     data = http.body(request)
-    password = http.string(data, "password", max_length=4096)
+    password = http.password(data)
     requester = http.requester(request)
     if http.boolean(data, "regenerate"):
         key = accounts.regenerate_api_key(principal.user, password, requester)

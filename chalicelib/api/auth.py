@@ -38,7 +38,7 @@ def signup():
     request = bp.current_request
     data = http.body(request)
     email = http.string(data, "email", max_length=320)
-    password = http.string(data, "password", max_length=4096)
+    password = http.password(data)
     user, cookie = accounts.signup(email, password, http.requester(request))
     return http.json_response({"user": user_body(user)}, 201, {"Set-Cookie": http.session_cookie(cookie)})
 
@@ -51,31 +51,32 @@ def password_login():
     request = bp.current_request
     data = http.body(request)
     email = http.string(data, "email", max_length=320)
-    password = http.string(data, "password", max_length=4096)
+    password = http.password(data)
     client_kind = http.string(data, "client", max_length=16, required=False) or "browser"
     result = login.password_step(email, password, client_kind, http.requester(request))
     headers = {"Set-Cookie": http.session_cookie(result.cookie)} if result.cookie else {}
     return http.json_response(login_body(result), 200, headers)
 
 
-def _challenge(method: object):
+def _challenge(data: dict, method: str | None):
     from chalicelib.auth import second_factor
 
     request = bp.current_request
-    token = http.string(http.body(request), "login_token", max_length=256)
+    token = http.string(data, "login_token", max_length=256)
     status, body = second_factor.challenge(token, method, http.requester(request))
     return http.json_response(body, status)
 
 
 @http.route(bp, "/login/challenge", methods=["POST"])
 def login_challenge():
-    return _challenge(http.string(http.body(bp.current_request), "method", max_length=32))
+    data = http.body(bp.current_request)
+    return _challenge(data, http.string(data, "method", max_length=32))
 
 
 @http.route(bp, "/login/sms", methods=["POST"])
 def login_sms():
     """The first challenge route, kept as an alias of `method: "sms"`."""
-    return _challenge("sms")
+    return _challenge(http.body(bp.current_request), "sms")
 
 
 @http.route(bp, "/login/verify", methods=["POST"])

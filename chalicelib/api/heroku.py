@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import clock
+from chalicelib import clock, fields
 from chalicelib.api import http
 from chalicelib.errors import InvalidRequest, NoSuchSession, TwostepError, Unauthenticated, heroku_body, heroku_status
 
@@ -57,7 +57,7 @@ def _basic_credentials(request: Any) -> tuple[str, str]:
     email, colon, password = decoded.partition(":")
     if not colon:
         raise Unauthenticated("The Basic credentials are not valid base64 of email:password.")
-    if len(email) > 320 or len(password) > 4096:
+    if len(email) > 320 or len(password) > fields.MAX_PASSWORD:
         raise InvalidRequest("The email or the password is too long.")
     return email, password
 

@@ -23,7 +23,7 @@ from chalicelib.errors import (
     UnsupportedMediaType,
     contract_body,
 )
-from chalicelib.fields import boolean, string  # noqa: F401 - the handlers' field checks
+from chalicelib.fields import boolean, password, string  # noqa: F401 - the handlers' field checks
 
 if TYPE_CHECKING:  # the domain is imported by the handlers that use it, to keep cold starts light
     from chalicelib.auth import credentials

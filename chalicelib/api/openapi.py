@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.fields import MAX_PASSWORD
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -24,7 +26,7 @@ STR = {"type": "string"}
 NULLABLE_STR = {"type": ["string", "null"]}
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-PASSWORD = {"type": "string", "minLength": 1, "maxLength": 4096}
+PASSWORD = {"type": "string", "minLength": 1, "maxLength": MAX_PASSWORD}
 CODE = {"type": "string", "minLength": 1, "maxLength": 32}
 TOKEN = {"type": "string", "minLength": 1, "maxLength": 256}
 

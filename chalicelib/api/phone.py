@@ -15,7 +15,7 @@ def phone_number():
     request = bp.current_request
     principal = http.authenticate(request)
     data = http.body(request)
-    password = http.string(data, "password", max_length=4096)
+    password = http.password(data)
     if request.method == "DELETE":
         phone.remove(principal, password, http.requester(request))
         return http.json_response(None, 204)

@@ -15,10 +15,6 @@ bp = Blueprint(__name__)
 TOTP = "totp"
 
 
-def _password(data: dict) -> str:
-    return http.string(data, "password", max_length=4096)
-
-
 def _enrol(method: str):
     from chalicelib.auth import two_factor
 
@@ -40,7 +36,7 @@ def _remove(method: str, factor_key: str):
 
     request = bp.current_request
     principal = http.authenticate(request)
-    password = _password(http.body(request))
+    password = http.password(http.body(request))
     two_factor.remove(principal, method[:32], factor_key[:64], password, http.requester(request))
     return http.json_response(None, 204)
 
@@ -97,7 +93,7 @@ def disable():
 
     request = bp.current_request
     principal = http.authenticate(request)
-    password = _password(http.body(request))
+    password = http.password(http.body(request))
     return http.json_response(two_factor.disable(principal, password, http.requester(request)))
 
 
@@ -107,7 +103,7 @@ def view_recovery_codes():
 
     request = bp.current_request
     principal = http.authenticate(request)
-    password = _password(http.body(request))
+    password = http.password(http.body(request))
     return http.json_response({"codes": two_factor.view_recovery_codes(principal, password, http.requester(request))})
 
 
@@ -117,6 +113,6 @@ def regenerate_recovery_codes():
 
     request = bp.current_request
     principal = http.authenticate(request)
-    password = _password(http.body(request))
+    password = http.password(http.body(request))
     codes = two_factor.regenerate_recovery_codes(principal, password, http.requester(request))
     return http.json_response({"codes": codes})
