@@ -60,6 +60,9 @@ class Settings:
     sms_global_per_hour: int
     sms_countries: frozenset[str]
     origin_secret: str | None
+    rp_id: str | None  # WebAuthn's relying party id (the site's host); None: no keys here
+    webauthn_origin: str | None  # the one origin assertions are accepted from, exactly
+    passkey_options_per_ip_per_hour: int
 
     @property
     def local(self) -> bool:
@@ -109,4 +112,21 @@ def settings() -> Settings:
         # Set in AWS: CloudFront sends it to the API as X-Origin-Verify, so a request that
         # went around CloudFront (straight to API Gateway) can be told apart and refused.
         origin_secret=os.environ.get("TWOSTEP_ORIGIN_SECRET") or None,
+        **_relying_party(os.environ.get("TWOSTEP_STAGE", "local")),
+        passkey_options_per_ip_per_hour=_int("TWOSTEP_PASSKEY_OPTIONS_PER_IP_PER_HOUR", 60),
     )
+
+
+def _relying_party(stage: str) -> dict[str, str | None]:
+    """Where security keys and passkeys are used. Locally the app is used at
+    http://localhost:<TWOSTEP_PORT> (browsers refuse WebAuthn on an IP address); in AWS the
+    public host (infra/ sets both from DomainName, and sets neither without one: keys and
+    passkeys need the site's own domain, see README)."""
+    rp_id = os.environ.get("TWOSTEP_RP_ID") or None
+    origin = os.environ.get("TWOSTEP_WEBAUTHN_ORIGIN") or None
+    if stage in LOCAL_STAGES:
+        rp_id = rp_id or "localhost"
+        origin = origin or f"http://localhost:{_int('TWOSTEP_PORT', 8000)}"
+    elif rp_id and not origin:
+        origin = f"https://{rp_id}"
+    return {"rp_id": rp_id, "webauthn_origin": origin if rp_id else None}

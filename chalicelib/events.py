@@ -40,6 +40,11 @@ _TYPES = (
     # a kind of factor that names no events of its own (every kind twostep ships names its own)
     EventType("factor_added", "Two-factor method added", True),
     EventType("factor_removed", "Two-factor method removed", True),
+    EventType("security_key_added", "Security key or passkey added", True),
+    EventType("security_key_removed", "Security key or passkey removed", True),
+    EventType("security_key_cloned", "Security key refused: its signature counter went back (a copy of it may exist)",
+              True),
+    EventType("passkey_failed", "Passkey sign-in refused", False),
     EventType("recovery_codes_viewed", "Recovery codes viewed", True),
     EventType("recovery_code_used", "Recovery code used", True),
     EventType("recovery_codes_regenerated", "New recovery codes generated", True),
@@ -68,6 +73,10 @@ AUTHENTICATOR_ADDED = "authenticator_added"
 AUTHENTICATOR_REMOVED = "authenticator_removed"
 FACTOR_ADDED = "factor_added"
 FACTOR_REMOVED = "factor_removed"
+SECURITY_KEY_ADDED = "security_key_added"
+SECURITY_KEY_REMOVED = "security_key_removed"
+SECURITY_KEY_CLONED = "security_key_cloned"
+PASSKEY_FAILED = "passkey_failed"
 RECOVERY_CODES_VIEWED = "recovery_codes_viewed"
 RECOVERY_CODE_USED = "recovery_code_used"
 RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"

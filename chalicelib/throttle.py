@@ -61,6 +61,10 @@ PASSWORD = Backoff(free=5)
 # second factor resets it.
 SECOND_FACTOR = Backoff(free=3, keep_seconds=365 * 24 * 3600)
 LOCK_AT = 100
+# Passkey sign-in has no password before it: its refusals count per client network and per
+# credential named, never on the owner's counter.
+PASSKEY_ADDRESS = Backoff(free=10)
+PASSKEY_CREDENTIAL = Backoff(free=5)
 
 
 @dataclass
@@ -99,6 +103,15 @@ class Counter:
         except db.Refused as refused:
             raise CounterRefused(self, refused.item, now) from None
         return Counted(item, int(getattr(item, self.failures.attr_name) or 0))
+
+    def failed_op(self) -> Any:
+        """One more failure, as a write of a transaction: for counters that are read rather
+        than claimed first (passkey sign-in's, whose attempts are bounded by their tokens)."""
+        now = clock.now()
+        actions = [self.failures.add(1), self.last_at.set(now)]
+        if self.expires is not None:
+            actions.append(self.expires.set(db.ttl(now + self.policy.keep_seconds)))
+        return db.update(self.item, actions)
 
     def reset_actions(self) -> list:
         """For the success's own write: the consecutive failures start again from zero."""

@@ -52,6 +52,14 @@ SCHEMAS: dict[str, Any] = {
         ["code", "used_at"], code={"type": "string", "pattern": "^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$"},
         used_at=NULLABLE_TIME)}),
     "Password": _obj(["password"], password=PASSWORD),
+    # WebAuthn's Level 3 JSON forms (PublicKeyCredential.toJSON(), the options' JSON): base64url
+    # fields, checked in depth by chalicelib/factors/webauthn/values.py and fido2.
+    "PublicKeyCredential": _obj(["type", "rawId", "response"], id=STR, rawId=STR, type={"const": "public-key"},
+                                response={"type": "object"}, clientExtensionResults={"type": "object"},
+                                authenticatorAttachment=NULLABLE_STR),
+    "PublicKeyOptions": _obj(["challenge"], challenge=STR),
+    "WebAuthnCredential": _obj(["id", "name", "created_at", "last_used_at", "passkey"], id=STR, name=STR,
+                               created_at=TIME, last_used_at=NULLABLE_TIME, passkey={"type": "boolean"}),
     # The Heroku Platform API subset (chalicelib/api/heroku.py), for Heroku's own CLI.
     "HerokuError": _obj(["id", "message"], id=STR, message=STR, resource=STR),
     "HerokuAuthorization": _obj(
@@ -92,6 +100,12 @@ def _op(summary: str, ok: int, response: dict[str, Any] | None = None, body: dic
     return op
 
 
+def _with_status(op: dict[str, Any], ok: int, response: dict[str, Any]) -> dict[str, Any]:
+    """An operation with a second success status (a challenge answers 202 or 200 by kind)."""
+    op["responses"][str(ok)] = {"description": "Done", "content": {"application/json": {"schema": response}}}
+    return op
+
+
 PATHS: dict[str, Any] = {
     "/api/health": {"get": _op("Liveness", 200, _obj(["status"], status={"const": "ok"}), secured=False)},
     "/api/openapi.json": {"get": _op("This document", 200, {"type": "object"}, secured=False)},
@@ -107,18 +121,27 @@ PATHS: dict[str, Any] = {
                                        label=STR, field=STR, input={"enum": ["code", "recovery_code", "credential"]},
                                        challenge={"type": "boolean"}, enrols={"type": "boolean"})}),
         secured=False)},
-    "/api/login/challenge": {"post": {**_op(
-        "The second step's challenge for a method that has one (sms: a code texted, 202)", 202,
-        _obj(["phone_hint"], phone_hint=STR),
+    "/api/login/challenge": {"post": _with_status(_op(
+        "The second step's challenge for a method that has one (sms: a code texted, 202; webauthn: the "
+        "request options, 200)", 202, _obj(["phone_hint"], phone_hint=STR),
         _obj(["login_token", "method"], login_token=TOKEN, method={"type": "string", "maxLength": 32}),
-        secured=False)}},
+        secured=False), 200, _obj(["publicKey"], publicKey=_ref("PublicKeyOptions")))},
     "/api/login/sms": {"post": _op("Text a login code (an alias of the challenge with method sms)", 202,
                                    _obj(["phone_hint"], phone_hint=STR),
                                    _obj(["login_token"], login_token=TOKEN), secured=False)},
     "/api/login/verify": {"post": _op(
-        "The second-factor step (exactly one of code, recovery_code, sms_code)", 200, _ref("Authenticated"),
+        "The second-factor step (exactly one of code, recovery_code, sms_code, webauthn)", 200,
+        _ref("Authenticated"),
         _obj(["login_token"], login_token=TOKEN, code=CODE, recovery_code={"type": "string", "maxLength": 64},
-             sms_code=CODE), secured=False)},
+             sms_code=CODE, webauthn=_ref("PublicKeyCredential")), secured=False)},
+    "/api/login/passkey/options": {"post": _op(
+        "Request options for signing in with a passkey alone (capped per client address)", 200,
+        _obj(["passkey_token", "publicKey"], passkey_token=STR, publicKey=_ref("PublicKeyOptions")),
+        {"type": "object"}, secured=False)},
+    "/api/login/passkey": {"post": _op(
+        "Sign in with a passkey that verified the person: both factors", 200, _ref("Authenticated"),
+        _obj(["passkey_token", "credential"], passkey_token=TOKEN, credential=_ref("PublicKeyCredential"),
+             client={"enum": ["browser", "cli"]}), secured=False)},
     "/api/logout": {"post": _op("End this browser session", 204)},
     "/api/account": {"get": _op("The account", 200, _obj(["user", "two_factor"], user=_ref("User"),
                                                           two_factor=_ref("TwoFactorStatus")))},
@@ -162,6 +185,22 @@ PATHS: dict[str, Any] = {
     "/api/account/factors/{method}/{factor_id}": {"delete": _op(
         "Remove a two-factor method (not the account's last)", 204, body=_ref("Password"),
         params=["method", "factor_id"])},
+    "/api/account/webauthn/register": {"post": _op(
+        "Start adding a security key, or a passkey with passkey:true: creation options", 200,
+        _obj(["registration_id", "publicKey"], registration_id=STR, publicKey=_ref("PublicKeyOptions")),
+        _obj(["password"], password=PASSWORD, passkey={"type": "boolean"}))},
+    "/api/account/webauthn": {
+        "post": _op("Finish adding it with the browser's answer; the first factor turns two-factor on", 201,
+                    _obj(["credential"], credential=_ref("WebAuthnCredential"), api_key=STR,
+                         recovery_codes={"type": "array", "minItems": 10, "maxItems": 10, "items": STR}),
+                    _obj(["registration_id", "credential"], registration_id={"type": "string", "maxLength": 64},
+                         credential=_ref("PublicKeyCredential"), name={"type": "string", "maxLength": 64})),
+        "get": _op("The account's security keys and passkeys", 200, _obj(["credentials"], credentials={
+            "type": "array", "items": _ref("WebAuthnCredential")})),
+    },
+    "/api/account/webauthn/{credential_id}": {"delete": _op(
+        "Remove a security key or passkey (not the account's last factor)", 204, body=_ref("Password"),
+        params=["credential_id"])},
     "/api/account/two-factor/disable": {"post": _op(
         "Turn two-factor off", 200, _obj(["enabled"], enabled={"const": False}), _ref("Password"))},
     "/api/account/recovery-codes": {"post": _op("View the recovery codes", 200, _ref("RecoveryCodes"),

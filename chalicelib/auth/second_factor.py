@@ -28,7 +28,7 @@ from chalicelib.auth.results import LoginResult
 from chalicelib.config import settings
 from chalicelib.context import Requester
 from chalicelib.errors import InvalidRequest, LoginCodeInvalid, NotFound, TwoFactorLocked, Unauthenticated
-from chalicelib.factors.contract import Factor, Proof, TxOp
+from chalicelib.factors.contract import Factor, Proof, Refusal, TxOp
 from chalicelib.store import db, keys
 from chalicelib.store.models import LoginAttemptModel, UserModel
 
@@ -139,11 +139,14 @@ def _claim(email: str, user_id: str, factor: Factor) -> tuple[throttle.Counter, 
 
 
 def _failed(login: LoginAttemptModel | None, user: UserModel, factor: Factor, count: int,
-            requester: Requester) -> None:
-    """An examined wrong value: already counted by its claim; the log says so, and at the
-    lock the login token dies with it."""
+            requester: Requester, refusal: Refusal | None = None) -> None:
+    """An examined wrong value: already counted by its claim; the log says so (with the
+    factor's reason, when it gave one), and at the lock the login token dies with it."""
+    refusal = refusal or Refusal()
     writes: list[TxOp] = [events.logged(
-        user.user_id, events.TWO_FACTOR_FAILED, requester, {"method": factor.method, "consecutive_failures": count})]
+        user.user_id, events.TWO_FACTOR_FAILED, requester,
+        {**refusal.detail, "method": factor.method, "consecutive_failures": count})]
+    writes.extend(events.logged(user.user_id, type_, requester, detail) for type_, detail in refusal.events)
     if count == throttle.LOCK_AT:
         writes.append(events.logged(user.user_id, events.TWO_FACTOR_LOCKED, requester, {"consecutive_failures": count}))
     if count >= throttle.LOCK_AT and login is not None:
@@ -173,8 +176,8 @@ def redeem(email: str, user_id: str, factor: Factor, value: Any, requester: Requ
         if aws.unavailable(exc):
             user_counter.release()  # the value was never examined
         raise
-    if proof is None:
-        _failed(login, user, factor, counted.failures, requester)
+    if proof is None or isinstance(proof, Refusal):
+        _failed(login, user, factor, counted.failures, requester, proof)
     unchanged = UserModel.two_factor_enabled_at.exists() & (UserModel.session_epoch == user.session_epoch)
     if proof.user_condition is not None:
         unchanged = unchanged & proof.user_condition

@@ -68,7 +68,7 @@ def _add(principal: Principal, factor: Factor, added: Enrolment, requester: Requ
         db.update(user, [UserModel.factor_ids.add({added.factor_id})], UserModel.two_factor_enabled_at.exists()),
         events.logged(user.user_id, factor.added_event, requester, {"name": added.name}),
     ], lambda failed: Conflict(CHANGED))
-    return {"enabled": True}
+    return {"enabled": True, **added.answer}
 
 
 def _enable(principal: Principal, factor: Factor, added: Enrolment, requester: Requester) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def _enable(principal: Principal, factor: Factor, added: Enrolment, requester: R
                                 {**added.detail, "method": factor.method}))
     writes.append(events.logged(user.user_id, events.API_KEY_REGENERATED, requester, {"reason": "two_factor_enabled"}))
     db.commit_or(writes, lambda failed: Conflict(CHANGED))
-    return {"enabled": True, "recovery_codes": codes, "api_key": api_key}
+    return {"enabled": True, **added.answer, "recovery_codes": codes, "api_key": api_key}
 
 
 def remove(principal: Principal, method: str, factor_key: str, password: str, requester: Requester) -> None:

@@ -17,6 +17,7 @@ BUILT_IN = (
     "chalicelib.factors.totp",
     "chalicelib.factors.recovery",
     "chalicelib.factors.sms",
+    "chalicelib.factors.webauthn",
 )
 
 _registered: list[Factor] = []  # kinds registered at run time (tests register their own)

@@ -9,8 +9,8 @@ request options); what it must remember goes on the login attempt under its meth
 (`LoginAttemptModel.challenges`), spent with the token. Then `POST /api/login/verify` sends
 the answer in the method's `field`: `value(raw)` checks its shape (a string of a code, or a
 structured value such as a WebAuthn assertion, an object), `reads(...)` names the items to
-fetch for it (in the same call as the user), and `check(...)` answers None for a wrong
-value or a `Proof`: the conditional writes that spend it, which the flow commits in one
+fetch for it (in the same call as the user), and `check(...)` answers None (or a `Refusal`
+saying why) for a wrong value, or a `Proof`: the conditional writes that spend it, which the flow commits in one
 transaction with the token's own single use, the new credential and the security log. A
 factor writes nothing itself at login.
 
@@ -67,6 +67,15 @@ class Proof:
 
 
 @dataclass
+class Refusal:
+    """A value examined and refused, with what the security log should say of it (a key's
+    reason, a counter that went backwards) and further events; counted like a wrong code."""
+
+    detail: dict[str, Any] = field(default_factory=dict)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass
 class Enrolment:
     """A proven new factor: its id (`<kind>#<id>`, its item's sort key), its name, and the
     writes that store it (and spend the proof); `detail` goes in the security log."""
@@ -75,6 +84,7 @@ class Enrolment:
     name: str
     ops: list[TxOp]
     detail: dict[str, Any] = field(default_factory=dict)
+    answer: dict[str, Any] = field(default_factory=dict)  # extra fields for the answer (the new key)
 
 
 class Factor:
@@ -119,9 +129,10 @@ class Factor:
         """The items `check` needs for this value (none when it cannot be one of ours)."""
         return []
 
-    def check(self, user: Any, value: Any, login: Any, items: list[Any]) -> Proof | None:
+    def check(self, user: Any, value: Any, login: Any, items: list[Any]) -> Proof | Refusal | None:
         """`items` are the reads, in order (None where missing). `login` is the login
-        attempt, or None for a code sent with the password itself."""
+        attempt, or None for a code sent with the password itself. A wrong value is None,
+        or a Refusal that says why."""
         return None
 
     # --- enrolment (kinds that enrol) ----------------------------------------------------

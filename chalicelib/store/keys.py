@@ -34,6 +34,21 @@ def cap_gap(name: str, key: str) -> str:
     return f"gap#{name}#{key}"
 
 
+def passkey_challenge(token_id: str) -> str:
+    """A passkey sign-in's challenge (its passkey token), before anyone is known."""
+    return f"passkey#{token_id}"
+
+
+def passkey_address_counter(network: str) -> str:
+    """Refused passkey sign-ins from one client network."""
+    return f"passkey-ip#{network}"
+
+
+def passkey_credential_counter(credential_key: str) -> str:
+    """Refused passkey sign-ins that named one credential (never the owner's own counter)."""
+    return f"passkey-cred#{credential_key}"
+
+
 # --- the factors table (factor_id, under the user id) --------------------------------------
 
 

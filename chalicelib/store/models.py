@@ -140,7 +140,7 @@ class CredentialModel(Item):
     by_user = UserIndex()
 
 
-# --- the ephemeral table: one hash key, items of three shapes (store/keys.py's prefixes) ----
+# --- the ephemeral table: one hash key, items of several shapes (store/keys.py's prefixes) ----
 
 class CounterModel(Item):
     """A failure counter of its own (throttle.Counter): the failed passwords of an address,
@@ -196,6 +196,21 @@ class LoginAttemptModel(Item):
         return dict(value) if isinstance(value, dict) else {}
 
 
+class PasskeyChallengeModel(Item):
+    """A passkey sign-in's challenge behind its passkey token: made before anyone is known,
+    spent by the one attempt that answers it (refused or not)."""
+
+    class Meta(Item.Meta):
+        table = "ephemeral"
+
+    pk = UnicodeAttribute(hash_key=True)
+    token_hash = UnicodeAttribute()
+    state = MapAttribute(default=dict)
+    created_at = NumberAttribute()
+    used_at = NumberAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
 class EventModel(Item):
     """One line of an account's security log."""
 
@@ -232,6 +247,7 @@ class FactorModel(Item):
     secret_context = NumberAttribute(null=True)  # the ciphertext's KMS encryption context (aws.CONTEXTS)
     region = UnicodeAttribute(null=True)  # a phone's ISO 3166 country, for the SMS allow-list
     last_step = NumberAttribute(null=True)
+    sign_count = NumberAttribute(null=True)  # a security key's signature counter, as last seen
     created_at = NumberAttribute()
     last_used_at = NumberAttribute(null=True)
     set_id = UnicodeAttribute(null=True)
@@ -256,4 +272,4 @@ class RecoveryCodeModel(Item):
 
 
 MODELS: tuple[type[Item], ...] = (UserModel, CredentialModel, CounterModel, CapModel, LoginAttemptModel,
-                                  EventModel, FactorModel, RecoveryCodeModel)
+                                  PasskeyChallengeModel, EventModel, FactorModel, RecoveryCodeModel)

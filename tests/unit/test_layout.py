@@ -114,4 +114,4 @@ def test_a_factor_that_breaks_the_contract_is_refused_when_registered():
 
     with pytest.raises(factors.ContractBroken, match="taken"):
         factors.register(Taken())
-    assert [f.method for f in factors.all_factors()] == ["totp", "recovery_code", "sms"]
+    assert [f.method for f in factors.all_factors()] == ["totp", "recovery_code", "sms", "webauthn"]

@@ -20,6 +20,10 @@ const EVENTS = {
   authenticator_removed: 'Authenticator app removed',
   factor_added: 'Two-factor method added',
   factor_removed: 'Two-factor method removed',
+  security_key_added: 'Security key or passkey added',
+  security_key_removed: 'Security key or passkey removed',
+  security_key_cloned: 'Security key refused: its signature counter went back (a copy of it may exist)',
+  passkey_failed: 'Passkey sign-in refused',
   recovery_codes_viewed: 'Recovery codes viewed',
   recovery_code_used: 'Recovery code used',
   recovery_codes_regenerated: 'New recovery codes generated',
@@ -34,10 +38,20 @@ const EVENTS = {
   session_revoked: 'Session revoked',
 };
 
-const METHODS = { totp: 'an authenticator app', recovery_code: 'a recovery code', sms: 'a text message code' };
+const METHODS = {
+  totp: 'an authenticator app',
+  recovery_code: 'a recovery code',
+  sms: 'a text message code',
+  webauthn: 'a security key or passkey',
+  passkey: 'a passkey',
+};
+const KEY_EVENTS = { security_key_added: 'added', security_key_removed: 'removed' };
 
 function sentence({ type, detail = {} }) {
   let text = EVENTS[type] || type.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+  if (KEY_EVENTS[type] && typeof detail.passkey === 'boolean') {
+    text = `${detail.passkey ? 'Passkey' : 'Security key'} ${KEY_EVENTS[type]}`;
+  }
   if (type === 'login' && METHODS[detail.method]) text += ` with ${METHODS[detail.method]}`;
   if (type === 'login' && detail.client === 'cli') text += ' (command line)';
   if (detail.name) text += `: ${detail.name}`;
