@@ -184,6 +184,8 @@ class WebAuthnFactor(Factor):
             raise InvalidCode("The security key's answer could not be verified. Try again.") from None
         name = name or ("Passkey" if passkey else "Security key")
         factor_id = keys.factor(KIND, credential_key(made.credential_id))
+        if factor_id in user.factor_ids_of():
+            raise Conflict("This security key is already on your account.")
         item = FactorModel(
             user.user_id, factor_id, kind=KIND, name=name, created_at=clock.now(), last_used_at=None,
             sign_count=made.sign_count,
