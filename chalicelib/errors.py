@@ -159,6 +159,16 @@ class TwoFactorRequired(TwostepError):
                "authenticator app, or a recovery code, in the Heroku-Two-Factor-Code header.")
 
 
+class KeyOnlyAccount(TwostepError):
+    """Heroku's authorizations for an account whose only factors a terminal cannot use (security
+    keys, passkeys): a code of another kind was typed, where only a recovery code can work."""
+
+    status = 403
+    code = "security_key_required"
+    message = ("This account's two-factor method is a security key or passkey, which a terminal cannot use. "
+               "Enter one of your recovery codes as the two-factor code, or log in on the website.")
+
+
 class AuthorizationNotFound(NotFound):
     resource = "authorization"
     message = "No such authorization."

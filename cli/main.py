@@ -152,9 +152,18 @@ def _second_factor(api: Any, challenge: dict[str, Any], sms: bool) -> dict[str, 
     described = {m["method"]: m for m in api.get("/api/methods")["methods"]}
     offered = [described[m] for m in challenge.get("methods", []) if m in described]
     token = challenge["login_token"]
+    typeable = [m for m in offered if m["input"] == "code" and m["method"] != "sms"]
+    prompt = "Two-factor code"
+    if not typeable and any(m["input"] == "credential" for m in offered):
+        # a security key or passkey cannot be touched from a terminal: say what can be typed
+        sms_too = any(m["method"] == "sms" for m in offered)
+        click.echo("This account's two-factor method is a security key or passkey, which a terminal cannot use.\n"
+                   "Enter one of your recovery codes" + (" (or answer `sms` for a code by text message)" if sms_too
+                                                          else "") + ", or log in on the website.")
+        prompt = "Recovery code"
     texted = _send_login_sms(api, token, offered) if sms else None
     while True:
-        answer = _code("Code from the text message" if texted else "Two-factor code")
+        answer = _code("Code from the text message" if texted else prompt)
         if answer.lower() != "sms":
             break
         texted = _send_login_sms(api, token, offered)
@@ -232,7 +241,8 @@ def two_factor_status(as_json: bool) -> None:
         click.echo(f"{labels.get(method, method)}:")
         for factor in (f for f in state["factors"] if f["method"] == method):
             used = factor.get("last_used_at") or "never"
-            click.echo(f"  {factor['name']} (added {factor['created_at']}, last used {used})")
+            passkey = ", passkey" if factor.get("passkey") else ""
+            click.echo(f"  {factor['name']} (added {factor['created_at']}, last used {used}{passkey})")
     phone = state.get("phone")
     if phone:
         click.echo(f"Recovery phone: {phone['hint']}{'' if phone['verified'] else ' (not verified)'}")

@@ -13,11 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import events
+from chalicelib import events, factors
 from chalicelib.auth import credentials, login, second_factor
 from chalicelib.auth.credentials import Principal
 from chalicelib.context import Requester
-from chalicelib.errors import AuthorizationNotFound, Forbidden, NotFound, TwoFactorRequired, TwostepError
+from chalicelib.errors import (
+    AuthorizationNotFound,
+    Forbidden,
+    KeyOnlyAccount,
+    NotFound,
+    TwoFactorRequired,
+    TwostepError,
+)
 from chalicelib.store import db
 from chalicelib.store.models import CredentialModel, UserModel
 
@@ -50,6 +57,9 @@ def create(raw_email: str, password: str, code: str | None, requester: Requester
             db.commit([reset])  # the password was right: its failures are behind us
             raise TwoFactorRequired()
         else:
+            if not second_factor.typeable(user) and not factors.get("recovery_code").recognises(code):
+                db.commit([reset])
+                raise KeyOnlyAccount()  # nothing it could be was examined: not a failure
             try:
                 second_factor.verify_code(user, code, requester, lambda current: [save, reset], detail)
             except TwostepError:

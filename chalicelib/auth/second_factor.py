@@ -49,6 +49,13 @@ def offered(user: UserModel) -> list[str]:
     return [f.method for f in factors.all_factors() if f.offered(user) and not (locked and f.lockable)]
 
 
+def typeable(user: UserModel) -> list[str]:
+    """The account's methods whose code can be typed with the password, with no challenge
+    step before it (a terminal's one prompt): none for an account with only keys."""
+    return [f.method for f in factors.all_factors()
+            if f.input == "code" and f.challenge_status is None and f.offered(user)]
+
+
 def begin(user: UserModel, client_kind: str, requester: Requester, reset: Any = None) -> LoginResult:
     """The login token after a right password, with what the second step will offer (one
     write, with the password counter's reset when there is one)."""

@@ -352,3 +352,16 @@ def test_enabling_two_factor_ends_every_authorization(api, clock):
     enable_two_factor(api, account)
     assert_heroku_error(heroku_get(api, "/account", token), 401, "unauthorized")
     assert api.get("/api/account", bearer=token).error_code == "session_revoked"
+
+
+def test_an_account_with_only_keys_is_told_to_use_a_recovery_code(api):
+    from tests.factors.webauthn.helpers import add_key
+
+    account = api.signup()
+    _, added = add_key(api, account)
+    assert_heroku_error(authorize(api, account.email, account.password), 403, "two_factor")
+    typed = authorize(api, account.email, account.password, code="123456")
+    assert_heroku_error(typed, 403, "security_key_required")
+    assert "recovery code" in typed.body["message"] and "security key" in typed.body["message"]
+    made = authorize(api, account.email, account.password, code=added["recovery_codes"][0])
+    assert made.status == 201, made.body

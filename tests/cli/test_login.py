@@ -87,6 +87,19 @@ def test_login_with_a_recovery_code(terminal: Terminal, live_stack) -> None:
     assert status["recovery_codes_remaining"] == 9
 
 
+def test_an_account_whose_only_factor_is_a_key_is_asked_for_a_recovery_code(terminal: Terminal, live_stack) -> None:
+    person = Person(live_stack.base_url).signup()
+    person.add_key()
+    child = start_login(terminal, person)
+    child.expect("a security key or passkey, which a terminal cannot use")
+    child.expect("Enter one of your recovery codes")
+    child.expect("Recovery code: ")
+    child.sendline(person.recovery_codes[0])
+    assert_logged_in(terminal, person, child)
+    listed = terminal.run("2fa")
+    assert listed.returncode == 0 and "Security key or passkey:\n  Security key (added " in listed.stdout
+
+
 def test_login_with_a_code_by_text_message(terminal: Terminal, live_stack) -> None:
     person = Person(live_stack.base_url).signup().enable_two_factor()
     number = f"+447400{random.randrange(10 ** 6):06d}"

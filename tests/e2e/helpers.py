@@ -55,6 +55,25 @@ class Person:
         self.api_key = confirm.json()["api_key"]
         return self
 
+    def origin(self) -> str:
+        """The stack's WebAuthn origin: its port at localhost (never an IP address)."""
+        return self.base_url.replace("127.0.0.1", "localhost")
+
+    def add_key(self, passkey: bool = False) -> Any:
+        """A software security key (or passkey) added through the API; the first factor turns
+        two-factor on, as an authenticator app does."""
+        from tests.soft_authenticator import SoftAuthenticator
+
+        key = SoftAuthenticator(self.origin())
+        begun = self.post("/api/account/webauthn/register", {"password": self.password, "passkey": passkey})
+        assert begun.status_code == 200, begun.text
+        added = self.post("/api/account/webauthn", {"registration_id": begun.json()["registration_id"],
+                                                    "credential": key.create(begun.json()["publicKey"])})
+        assert added.status_code == 201, added.text
+        self.recovery_codes = added.json().get("recovery_codes") or self.recovery_codes
+        self.api_key = added.json().get("api_key") or self.api_key
+        return key
+
     def login_token(self, client: str = "browser") -> str:
         answer = requests.post(self.url("/api/login"),
                                json={"email": self.email, "password": self.password, "client": client}, timeout=30)

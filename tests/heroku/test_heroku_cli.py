@@ -95,6 +95,16 @@ def test_a_wrong_code_is_refused_and_nothing_is_saved(heroku, live_stack):
     assert whoami.status == 100 and "not logged in" in whoami.output, whoami.output
 
 
+def test_an_account_with_only_a_security_key_is_told_what_a_terminal_can_use(heroku, live_stack):
+    person = Person(live_stack.base_url).signup()
+    person.add_key()
+    typed = heroku.login(person.email, person.password, code="123456")
+    assert typed.status != 0 and "security key or passkey, which a terminal cannot use" in typed.output, typed.output
+    assert "recovery codes" in typed.output and heroku.saved_token() is None
+    login = heroku.login(person.email, person.password, code=person.recovery_codes[0])
+    assert login.status == 0 and f"Logged in as {person.email}" in login.output, login.output
+
+
 def test_a_wrong_password_is_refused(heroku, live_stack):
     person = Person(live_stack.base_url).signup()
     login = heroku.login(person.email, "not the password")
