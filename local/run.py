@@ -92,6 +92,8 @@ def main() -> int:
         raise
 
     print(f"twostep:      http://{HOST}:{app_port}", flush=True)
+    print(f"              http://localhost:{app_port} for security keys and passkeys "
+          "(browsers refuse them on an IP address)", flush=True)
     print(f"AWS emulator: {emulator.url}", flush=True)
     print("Ctrl-C to stop.", flush=True)
 

@@ -36,10 +36,12 @@ def live_stack() -> Iterator[LiveStack]:
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "local-run.log"
     with log_path.open("wb") as log:
-        # Every e2e client is 127.0.0.1: the per-IP signup cap and the 30 s SMS gap are proven
-        # at their defaults by the API tests (frozen clock); here they would only slow the run.
+        # Every e2e client is 127.0.0.1: the per-IP signup and passkey caps and the 30 s SMS gap
+        # are proven at their defaults elsewhere (API tests on a frozen clock, test_bursts'
+        # own stack); here they would only slow the run.
         process, base_url, moto_url = launch.start(
-            log, TWOSTEP_SIGNUP_PER_IP_PER_HOUR="10000", TWOSTEP_SMS_GAP_SECONDS="1")
+            log, TWOSTEP_SIGNUP_PER_IP_PER_HOUR="10000", TWOSTEP_SMS_GAP_SECONDS="1",
+            TWOSTEP_PASSKEY_OPTIONS_PER_IP_PER_HOUR="10000")
         live = LiveStack(base_url=base_url, moto_url=moto_url, log_path=log_path)
         try:
             try:

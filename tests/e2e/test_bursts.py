@@ -355,3 +355,18 @@ def test_parallel_texts_from_one_address_are_capped_at_ten_an_hour(default_caps_
     assert got.count(202) == 10 and got.count(429) == 2, got
     texted = sum(len(sms.messages(moto_url, phone)) for phone in numbers)
     assert texted == 10
+
+
+def passkey_options(base_url: str, http: requests.Session) -> requests.Response:
+    return http.post(f"{base_url}/api/login/passkey/options", json={}, timeout=10)
+
+
+def test_parallel_passkey_options_from_one_address_stop_at_the_hourly_cap(default_caps_stack):
+    base_url, _ = default_caps_stack
+    http = from_address("127.0.0.42")
+    for _ in range(50):
+        assert passkey_options(base_url, http).status_code == 200
+    answers = at_once([lambda: passkey_options(base_url, http) for _ in range(BURST)])
+    assert statuses(answers).count(200) == 10, statuses(answers)  # 60 an hour by default
+    assert statuses(answers).count(429) == BURST - 10
+    assert passkey_options(base_url, from_address("127.0.0.43")).status_code == 200

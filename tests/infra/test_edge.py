@@ -259,3 +259,11 @@ def test_cloudfront_proves_itself_to_the_app_with_the_origin_secret(
     assert headers == [{"HeaderName": "X-Origin-Verify", "HeaderValue": {"Ref": "OriginSecret"}}]
     env = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert env["TWOSTEP_ORIGIN_SECRET"] == {"Ref": "OriginSecret"}
+
+
+def test_the_relying_party_is_the_domain_name_and_nothing_without_one(
+        template: dict[str, Any], resources: dict[str, Any]) -> None:
+    env = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["TWOSTEP_RP_ID"] == {"Ref": "DomainName"}
+    assert env["TWOSTEP_WEBAUTHN_ORIGIN"] == {"Fn::If": ["HasDomain", {"Fn::Sub": "https://${DomainName}"}, ""]}
+    assert template["Parameters"]["DomainName"]["Default"] == ""
