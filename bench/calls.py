@@ -5,6 +5,12 @@ process (bench/support.py), metered by bench/meter.py, on REPS fresh accounts: c
 from the warm repetitions (a first request in a process may add one-off calls, which are
 shown apart), CPU is the median of the warm ones. The HTTP exchanges of the last repetition
 are kept for the cold start (bench/cold_start.py), which replays them with AWS stubbed.
+
+Security keys and passkeys (WebAuthn) have an account of their own in each repetition, so
+that the other flows' figures do not move: a security key and a passkey registered through
+the contract's routes, answered by the tests' software authenticator
+(tests/soft_authenticator.py), then the second step with the key and passkey sign-in, for
+either client.
 """
 from __future__ import annotations
 
@@ -42,6 +48,23 @@ SECOND_FACTOR_WHY = {
     "recovery_code": "the token, the claim that reads the user, the code's item, the commit",
     "sms": "the token, the claim that reads the user, the commit: the code is on the token",
 }
+# WebAuthn: the challenge step puts fido2's state and the account's public keys on the login
+# attempt, so the second step reads nothing but the token; passkey sign-in reads the
+# challenge, the credential and the two refusal counters in one TransactGetItems. KMS only
+# for the API key a cli login hands out: a public key is not a secret.
+KEY_STEP_CALLS = 3
+KEY_STEP_WHY = "the token, which holds the challenge and the public keys; the claim that reads the user; the commit"
+PASSKEY_CALLS = 3
+PASSKEY_WHY = "the challenge, the credential and the refusal counters in one read; the account; the commit"
+CLIENTS = ("browser", "cli")
+# One assertion verification: 3.5-4 ms of CPU on the 2-CPU VM when it is quiet, up to
+# 7 ms when other work shares it. The ECDSA P-256 verify itself is 0.12 ms
+# (OpenSSL); the rest is fido2's Python: a Fido2Server built per call (ceremony._server,
+# about 1.4 ms, its dataclasses evaluating their type hints) and the answer parsed twice
+# (authenticate_complete, then AuthenticationResponse.from_dict: about 0.8 ms each). 6 ms is
+# the quiet figure plus the VM's noise (50%): a verification that does its work twice fails.
+ASSERTION_RUNS = 50
+ASSERTION_BUDGET_MS = 6.0
 TIMING_PAIRS = 40
 TIMING_GAP_BUDGET_MS = 1.0
 
@@ -77,10 +100,13 @@ class Flows:
         self.samples: dict[str, list[Usage]] = defaultdict(list)
         self.scenarios: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}
+        # scenario -> (the software authenticator, the request options it answered, the
+        # body's field): the cold start signs a fresh assertion for each run
+        self.assertions: dict[str, tuple[Any, dict[str, Any], str]] = {}
         self.emails: list[str] = []
 
     def call(self, method: str, path: str, body: dict | None = None, *, cookie: str | None = None,
-             bearer: str | None = None, op: str | None = None, scenario: str | None = None,
+             bearer: str | None = None, op: str | None = None, scenario: str | tuple[str, ...] | None = None,
              expect: int = 200) -> Answer:
         headers = {"user-agent": "twostep-bench", "x-forwarded-for": "203.0.113.9"}
         payload = json.dumps(body) if body is not None else None
@@ -102,14 +128,15 @@ class Flows:
             raise BenchError(f"{op or path}: expected {expect}, got {response.status_code} {parsed}")
         if op and usage is not None:
             self.samples[op].append(usage)
-        if scenario and usage is not None:
-            plan = self.scenarios.setdefault(scenario, {"events": [], "exchanges": []})
-            plan["events"].append(proxy_event(method, path, headers, payload))
-            plan["exchanges"].extend(usage.exchanges)
+        for name in ((scenario,) if isinstance(scenario, str) else scenario or ()):
+            if usage is not None:
+                plan = self.scenarios.setdefault(name, {"events": [], "exchanges": []})
+                plan["events"].append(proxy_event(method, path, headers, payload))
+                plan["exchanges"].extend(usage.exchanges)
         raw_cookie = response.headers.get("Set-Cookie") or response.headers.get("set-cookie")
         return Answer(response.status_code, parsed, raw_cookie.split(";", 1)[0] if raw_cookie else None)
 
-    def login(self, email: str, client: str, op: str, scenario: str | None = None, password: str = PASSWORD,
+    def login(self, email: str, client: str, op: str | None, scenario: str | None = None, password: str = PASSWORD,
               expect: int = 200) -> Answer:
         return self.call("POST", "/api/login", {"email": email, "password": password, "client": client},
                          op=op, scenario=scenario, expect=expect)
@@ -118,6 +145,7 @@ class Flows:
         from tests import rfc6238, sms
 
         self.scenarios.clear()
+        self.assertions.clear()
         email = f"bench-{rep}-{uuid.uuid4().hex[:8]}@example.com"
         self.emails.append(email)
         cookie = self.call("POST", "/api/signup", {"email": email, "password": PASSWORD}, op="signup", expect=201).cookie
@@ -157,6 +185,45 @@ class Flows:
         self.login(f"nobody-{uuid.uuid4().hex[:8]}@example.com", "browser", "login: unknown email", expect=401)
         self.login(email, "browser", "login: wrong password", password="not the password at all", expect=401)
         self.call("GET", "/api/account", bearer=api_key, op="GET /api/account (API key)", scenario="account")
+        self.webauthn(rep)
+
+    def webauthn(self, rep: int) -> None:
+        """An account of its own with a security key and a passkey; the second step with the
+        key and passkey sign-in, each for either client."""
+        from chalicelib.config import settings
+        from tests.soft_authenticator import SoftAuthenticator
+
+        origin = settings().webauthn_origin
+        email = f"bench-key-{rep}-{uuid.uuid4().hex[:8]}@example.com"
+        cookie = self.call("POST", "/api/signup", {"email": email, "password": PASSWORD}, expect=201).cookie
+        security_key, passkey = SoftAuthenticator(origin=origin), SoftAuthenticator(origin=origin)
+        for key, is_passkey in ((security_key, False), (passkey, True)):
+            begun = self.call("POST", "/api/account/webauthn/register", {"password": PASSWORD, "passkey": is_passkey},
+                              cookie=cookie).body
+            self.call("POST", "/api/account/webauthn", {"registration_id": begun["registration_id"],
+                                                        "credential": key.create(begun["publicKey"])},
+                      cookie=cookie, expect=201)
+        for kind in CLIENTS:
+            scenario = "security key login" if kind == "browser" else None
+            token = self.login(email, kind, None, scenario).body["login_token"]
+            options = self.call("POST", "/api/login/challenge", {"login_token": token, "method": "webauthn"},
+                                op="login, two-factor: security key challenge", scenario=scenario).body["publicKey"]
+            self.call("POST", "/api/login/verify", {"login_token": token, "webauthn": security_key.get(options)},
+                      op=f"login, two-factor: security key ({kind})", scenario=scenario)
+            if scenario:
+                self.assertions[scenario] = (security_key, options, "webauthn")
+        for kind in CLIENTS:
+            # the browser's sign-in is replayed twice: after its options (the path's modules)
+            # and alone (the cold start of a container whose first request it is)
+            browser = kind == "browser"
+            begun = self.call("POST", "/api/login/passkey/options", {}, op="passkey sign-in: options",
+                              scenario="passkey login" if browser else None).body
+            replayed = ("passkey login", "passkey sign-in") if browser else ()
+            self.call("POST", "/api/login/passkey", {"passkey_token": begun["passkey_token"],
+                                                     "credential": passkey.get(begun["publicKey"]), "client": kind},
+                      op=f"passkey sign-in ({kind})", scenario=replayed)
+            for name in replayed:
+                self.assertions[name] = (passkey, begun["publicKey"], "credential")
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -218,8 +285,18 @@ def _budgets(fig: Figure, s: dict[str, Any]) -> Figure:
     if op.startswith("login") and ("password step" in op or "no two-factor" in op or op.startswith("login:")):
         need(s["verifies"] == [1] and s["hashes"] == [0], "exactly 1 password verify, no rehash",
              f"verify {s['verifies']}, hash {s['hashes']}")
+    for kind in CLIENTS:
+        for key_op, calls, why in ((f"login, two-factor: security key ({kind})", KEY_STEP_CALLS, KEY_STEP_WHY),
+                                   (f"passkey sign-in ({kind})", PASSKEY_CALLS, PASSKEY_WHY)):
+            if op == key_op:
+                kms = int(kind == "cli")
+                need(s["dynamodb"] <= calls, f"DynamoDB <= {calls} ({why})",
+                     f"{s['dynamodb']} DynamoDB calls, {s['dynamodb'] - calls} over")
+                need(s["kms"] == kms and s["kms_min"] == kms, f"KMS exactly {kms}" + (" (the API key)" if kms else ""),
+                     f"KMS {s['kms_min']}-{s['kms']} calls, not {kms}")
+                need(s["verifies"] == [0], "no password verify", f"verify {s['verifies']}")
     for method, label in METHODS.items():
-        for kind in ("browser", "cli"):
+        for kind in CLIENTS:
             if op == f"login, two-factor: {label} ({kind})":
                 kms = KMS_PER_METHOD[method] + (kind == "cli")
                 calls = SECOND_FACTOR_CALLS[method]
@@ -267,6 +344,35 @@ def argon2_figures(emails: list[str]) -> list[Figure]:
     weakened = fields[1] != "argon2id" or any(params[k] < v for k, v in ARGON2_FLOOR.items())
     check(fig, not weakened, f"stored hash is {fields[1]} {fields[3]}: weaker than Argon2id m=19456,t=2,p=1")
     return [verify, fig]
+
+
+def assertion_figure() -> Figure:
+    """The CPU of one assertion verification, `ceremony.asserted`, on a typical ES256
+    (P-256) assertion from the software authenticator: median of ASSERTION_RUNS warm calls."""
+    from chalicelib.config import settings
+    from chalicelib.factors.webauthn import ceremony
+    from tests.soft_authenticator import SoftAuthenticator
+
+    key = SoftAuthenticator(origin=settings().webauthn_origin)
+    creation, state = ceremony.creation_options("benchuser0", "bench@example.com", [], passkey=False)
+    made = ceremony.registered(state, key.create(creation, resident=False), passkey=False)
+    request, state = ceremony.request_options([(made.credential_id, made.transports)], user_verification=False)
+    response = json.loads(json.dumps(key.get(request)))  # as it arrives: parsed from the request's JSON
+    state = json.loads(json.dumps(state))  # as it is read back from the login attempt
+    times = []
+    for _ in range(ASSERTION_RUNS + 1):
+        started = time.process_time()
+        result = ceremony.asserted(state, made.credential, response)
+        times.append((time.process_time() - started) * 1000)
+    if result.sign_count != key.sign_count:
+        raise BenchError(f"assertion: counter {result.sign_count}, the key's is {key.sign_count}")
+    warm = times[1:]
+    cpu = median(warm)
+    fig = Figure(GROUP, "security key: one assertion verification, ceremony.asserted (CPU)",
+                 f"{cpu:.2f} ms (median of {len(warm)} warm calls, fastest {min(warm):.2f} ms); ES256, one credential",
+                 budget=f"<= {ASSERTION_BUDGET_MS:g} ms",
+                 data={"cpu_ms": cpu, "min_ms": min(warm), "first_ms": times[0], "runs": len(warm)})
+    return check(fig, cpu <= ASSERTION_BUDGET_MS, f"{cpu:.2f} ms, {cpu - ASSERTION_BUDGET_MS:.2f} ms over")
 
 
 def timing_gap(client: Any) -> Figure:
@@ -330,7 +436,8 @@ def timing_gap(client: Any) -> Figure:
 
 
 def measure() -> tuple[list[Figure], dict[str, Any]]:
-    """The figures, and what the cold start replays: {scenario: {events, exchanges}, secrets}."""
+    """The figures, and what the cold start replays: {scenario: {events, exchanges}}, the
+    authenticator secrets and WebAuthn keys that make its requests fresh, the environment."""
     import os
 
     from chalice.test import Client
@@ -341,8 +448,10 @@ def measure() -> tuple[list[Figure], dict[str, Any]]:
     meter = Meter()
     meter.install()
     with emulator() as url:
+        # TWOSTEP_STAGE as the "local" stage sets it in each request, so that the relying
+        # party this process signs for (settings().webauthn_origin) is the app's
         os.environ.update(TWOSTEP_SIGNUP_PER_IP_PER_HOUR="1000", TWOSTEP_SMS_GAP_SECONDS="0",
-                          TWOSTEP_SMS_PER_IP_PER_HOUR="1000")
+                          TWOSTEP_SMS_PER_IP_PER_HOUR="1000", TWOSTEP_STAGE="local")
         from app import app
 
         # local mode's SMS sender prints each text to stderr (it stands in for the phone)
@@ -355,7 +464,14 @@ def measure() -> tuple[list[Figure], dict[str, Any]]:
             s = summarise(op, samples)
             figures.append(_budgets(Figure(GROUP, op, _value(s), data=s), s))
         figures.extend(argon2_figures(flows.emails))
+        figures.append(assertion_figure())
         with Client(app, stage_name="local") as client:
             figures.append(timing_gap(client))
         env = {name: os.environ[name] for name in OUTPUT_ENV.values()}
-    return figures, {"scenarios": flows.scenarios, "totp_secrets": flows.secrets, "env": env}
+        from chalicelib.config import settings
+
+        # the relying party the keys signed for, which a deployed stage is given (infra/)
+        cfg = settings()
+        env.update(TWOSTEP_RP_ID=cfg.rp_id or "", TWOSTEP_WEBAUTHN_ORIGIN=cfg.webauthn_origin or "")
+    return figures, {"scenarios": flows.scenarios, "totp_secrets": flows.secrets, "assertions": flows.assertions,
+                     "env": env}

@@ -17,7 +17,10 @@ ZIP_BUDGET = 1_500_000  # bytes: 1.5 MB, the function (the app's own code)
 # The dependencies' layer: room for WebAuthn's fido2 and cryptography (about 5 MB zipped as wheels),
 # far under Lambda's 50 MB; what the runtime already has (boto3, botocore) stays out.
 LAYER_BUDGET = 8_000_000
-FRONTEND_BUDGET = 60_000  # bytes: 60 KB
+# bytes: 80 KB. It was 60 KB (50.6 KB used) before security keys and passkeys: their views
+# (the account section, the second step, passkey sign-in and its autofill, the fallback
+# conversion for browsers without the Level 3 JSON methods) add about 21 KB, 7 KB gzipped.
+FRONTEND_BUDGET = 80_000
 CLI_RATIO = 6.0
 CLI_RUNS = 15
 QR_RUNS = 20
@@ -87,7 +90,7 @@ def frontend() -> Figure:
     zipped = sum(len(gzip.compress(p.read_bytes())) for p in files)
     fig = Figure(GROUP, "browser app (HTML, CSS, JS under frontend/)",
                  f"{total / 1000:.1f} KB in {len(files)} files ({zipped / 1000:.1f} KB gzipped)",
-                 budget="< 60 KB", data={"bytes": total, "gzipped": zipped, "files": len(files)})
+                 budget=f"< {FRONTEND_BUDGET // 1000} KB", data={"bytes": total, "gzipped": zipped, "files": len(files)})
     return check(fig, total < FRONTEND_BUDGET, f"{total - FRONTEND_BUDGET} bytes over")
 
 

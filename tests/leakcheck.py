@@ -51,6 +51,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 _WORD = re.compile(r"[A-Za-z0-9_-]+")
+# How the text is cut into words: a decimal number is one word, so that the six digits of a
+# code are not "found" as the microseconds of a logged timestamp (1796302434.233787).
+_WORDS = re.compile(r"[0-9]+(?:\.[0-9]+)+(?![A-Za-z0-9_-])|[A-Za-z0-9_-]+")
 
 
 def leaks(text: str) -> list[str]:
@@ -64,7 +67,7 @@ def leaks(text: str) -> list[str]:
     for secret in _secrets:
         if _WORD.fullmatch(secret):
             if words is None:
-                words = set(_WORD.findall(text))
+                words = set(_WORDS.findall(text))
             hit = secret in words
         else:
             hit = secret in text and re.search(
@@ -83,7 +86,9 @@ def where(text: str, limit: int = 3) -> list[str]:
         at = text.find(secret)
         while at != -1 and len(places) < limit:
             before, after = text[at - 1:at], text[at + len(secret):at + len(secret) + 1]
-            if not (_WORD.fullmatch(before or " ") or _WORD.fullmatch(after or " ")):
+            in_number = secret.isdigit() and (text[at - 2:at - 1].isdigit() and before == "."
+                                              or after == "." and text[at + len(secret) + 1:][:1].isdigit())
+            if not (_WORD.fullmatch(before or " ") or _WORD.fullmatch(after or " ") or in_number):
                 places.append(text[max(0, at - 60):at] + "<secret>" + text[at + len(secret):at + len(secret) + 60])
                 break
             at = text.find(secret, at + 1)

@@ -66,7 +66,7 @@ def _add(principal: Principal, factor: Factor, added: Enrolment, requester: Requ
     db.commit_or([
         *added.ops,
         db.update(user, [UserModel.factor_ids.add({added.factor_id})], UserModel.two_factor_enabled_at.exists()),
-        events.logged(user.user_id, factor.added_event, requester, {"name": added.name}),
+        events.logged(user.user_id, factor.added_event, requester, {**added.detail, "name": added.name}),
     ], lambda failed: Conflict(CHANGED))
     return {"enabled": True, **added.answer}
 
