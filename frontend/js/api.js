@@ -117,3 +117,14 @@ export const removePhone = (password) => request('DELETE', '/api/account/phone',
 export const sessions = () => request('GET', '/api/account/sessions');
 export const revokeSession = (id) => request('DELETE', `/api/account/sessions/${encodeURIComponent(id)}`);
 export const events = () => request('GET', '/api/account/events');
+
+// Security keys and passkeys (WebAuthn): options and answers are WebAuthn Level 3 JSON.
+const WA = '/api/account/webauthn';
+export const webauthnCredentials = () => request('GET', WA);
+export const beginWebauthn = (password, passkey) => request('POST', `${WA}/register`, { password, passkey });
+export const finishWebauthn = (registrationId, credential, name) =>
+  request('POST', WA, { registration_id: registrationId, credential, name });
+export const removeWebauthn = (id, password) => request('DELETE', `${WA}/${encodeURIComponent(id)}`, { password });
+export const passkeyOptions = () => request('POST', '/api/login/passkey/options', {});
+export const passkeyLogin = (passkeyToken, credential) =>
+  request('POST', '/api/login/passkey', { passkey_token: passkeyToken, credential, client: 'browser' });

@@ -2,11 +2,24 @@
 // Which kinds exist and what each needs (its label, the field it is sent in, whether it has a
 // challenge step) comes from the API (GET /api/methods), and which of them this account can
 // use from the login's answer; a kind without a view here is drawn from that description.
+// A kind whose proof the browser makes (a security key's signature) has `prove` instead of a
+// field: the second step shows a button that asks the browser for it.
 import { codeField, digits, recoveryField } from './dom.js';
+import * as webauthn from './webauthn.js';
 
 const SMS_WEAKER = 'SMS is the weaker method: use it only when you cannot use your authenticator app or a recovery code.';
 
 const VIEWS = {
+  webauthn: {
+    use: 'Use your security key',
+    instead: 'Can’t use your security key?',
+    first: true, // offered before the others when the account has one and this page can use it
+    intro: 'Insert your security key and touch it, or use your passkey (fingerprint, face or screen lock) '
+      + 'when your browser asks.',
+    unusable: (described) => webauthn.unusableNote(described.rp_id),
+    prove: (challenged) => webauthn.get(challenged.publicKey),
+    problem: (err) => `${webauthn.problem(err, false)} Try again, or choose another way below.`,
+  },
   totp: {
     use: 'Use your authenticator app',
     instead: 'Can’t use your authenticator app?',

@@ -30,6 +30,7 @@ const notice = document.getElementById('notice');
 const viewRoot = document.getElementById('view');
 let current = 0; // generation of the view on screen; stale views cannot write
 let currentView = null;
+let leaving = []; // what the view on screen asked to run when it is replaced
 
 function currentPath() {
   const path = location.pathname.replace(/\/+$/, '');
@@ -55,6 +56,7 @@ function setTitle(text) {
 
 function render({ message = '', kind = 'info', focus = false } = {}) {
   const generation = ++current;
+  for (const fn of leaving.splice(0)) fn();
   const view = routes[currentPath()] || notFound;
   currentView = view;
   const live = () => generation === current;
@@ -68,6 +70,7 @@ function render({ message = '', kind = 'info', focus = false } = {}) {
       say(errorText(err), 'error');
     },
     setTitle: (text) => live() && setTitle(text),
+    onLeave: (fn) => { if (live()) leaving.push(fn); else fn(); },
   };
   setTitle(view.title);
   say(message, kind);
@@ -95,5 +98,6 @@ document.addEventListener('click', (event) => {
 });
 
 window.addEventListener('popstate', () => render({ focus: true }));
+window.addEventListener('pagehide', () => { for (const fn of leaving.splice(0)) fn(); });
 
 render();

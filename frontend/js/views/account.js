@@ -2,6 +2,7 @@
 import * as api from '../api.js';
 import { copyButton, field, h, link, onSubmit, section, settingsNav, withPassword } from '../dom.js';
 import { authenticatorsSection } from './authenticators.js';
+import { keysSection } from './keys.js';
 import { phoneSection } from './phone.js';
 import { recoverySection } from './recovery_codes.js';
 
@@ -31,14 +32,17 @@ export async function render(root, ctx) {
   if (tf.enabled) {
     root.append(
       authenticatorsSection(ctx),
+      keysSection(ctx, root, true),
       recoverySection(ctx, tf),
       phoneSection(ctx, tf.phone),
       disableSection(ctx));
   } else {
     root.append(section('Two-factor authentication',
-      h('p', {}, 'Two-factor authentication asks for a code from your phone after your password, '
-        + 'so a stolen password alone cannot open your account.'),
-      h('p', { class: 'actions' }, link('/settings/two-factor', 'Enable two-factor authentication'))));
+      h('p', {}, 'Two-factor authentication asks for a code from your phone, or your security key or passkey, '
+        + 'after your password, so a stolen password alone cannot open your account.'),
+      h('p', {}, 'Turn it on with an authenticator app, or by adding a security key or passkey below.'),
+      h('p', { class: 'actions' }, link('/settings/two-factor', 'Enable two-factor authentication'))),
+    keysSection(ctx, root, false));
   }
   root.append(apiKeySection(ctx), logoutSection(ctx));
 }
@@ -61,7 +65,7 @@ function status(tf) {
 function disableSection(ctx) {
   const slot = h('div');
   return section('Turn off two-factor authentication',
-    h('p', {}, 'This removes your authenticator apps, recovery codes and phone. '
+    h('p', {}, 'This removes your authenticator apps, security keys, passkeys, recovery codes and phone. '
       + 'Your account is then protected by your password alone.'),
     h('p', {}, h('button', { type: 'button', onclick: () => withPassword(ctx, slot,
       'Enter your password to turn off two-factor authentication.', async (password) => {

@@ -12,6 +12,9 @@ export function authenticatorsSection(ctx) {
     try {
       const { authenticators } = await api.authenticators();
       list.replaceChildren(...authenticators.map(item));
+      list.hidden = !authenticators.length; // two-factor on with security keys alone
+      none.hidden = Boolean(authenticators.length);
+      more.textContent = authenticators.length ? 'Add another authenticator' : 'Add an authenticator app';
     } catch (err) {
       ctx.fail(err);
     }
@@ -47,10 +50,11 @@ export function authenticatorsSection(ctx) {
   }
 
   const more = h('button', { type: 'button', onclick: add }, 'Add another authenticator');
+  const none = h('p', { class: 'hint', hidden: true }, 'You have no authenticator app.');
   refresh();
   return section('Authenticator apps',
     h('p', {}, 'Codes from any of these apps log you in. Moving to a new phone? Add it here first, then remove the old one.'),
-    list,
+    list, none,
     h('p', {}, more),
     slot, adding);
 }

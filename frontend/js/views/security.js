@@ -53,6 +53,9 @@ function sentence({ type, detail = {} }) {
     text = `${detail.passkey ? 'Passkey' : 'Security key'} ${KEY_EVENTS[type]}`;
   }
   if (type === 'login' && METHODS[detail.method]) text += ` with ${METHODS[detail.method]}`;
+  if (type === 'two_factor_enabled' && detail.method === 'webauthn') {
+    text += ` with ${detail.passkey ? 'a passkey' : 'a security key'}`;
+  }
   if (type === 'login' && detail.client === 'cli') text += ' (command line)';
   if (detail.name) text += `: ${detail.name}`;
   if (detail.reason === 'two_factor_enabled') text += ', as two-factor authentication was turned on';
