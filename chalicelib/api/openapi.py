@@ -137,7 +137,7 @@ PATHS: dict[str, Any] = {
     "/api/login/passkey/options": {"post": _op(
         "Request options for signing in with a passkey alone (capped per client address)", 200,
         _obj(["passkey_token", "publicKey"], passkey_token=STR, publicKey=_ref("PublicKeyOptions")),
-        {"type": "object"}, secured=False)},
+        secured=False)},  # a body is optional: `{}`, or none
     "/api/login/passkey": {"post": _op(
         "Sign in with a passkey that verified the person: both factors", 200, _ref("Authenticated"),
         _obj(["passkey_token", "credential"], passkey_token=TOKEN, credential=_ref("PublicKeyCredential"),

@@ -123,6 +123,17 @@ def api_key(user: UserModel) -> str:
     return key
 
 
+def hand_out(user: UserModel, client_kind: str, requester: Requester, result) -> list:
+    """What a login gives its client, set on `result` (a LoginResult): the API key for the
+    CLI (one Decrypt), else a new browser session, whose write is returned for the login's
+    own transaction."""
+    if client_kind == "cli":
+        result.api_key = api_key(user)
+        return []
+    session, result.cookie = credentials.build(user, credentials.BROWSER, requester)
+    return [db.create(session)]
+
+
 def reveal_api_key(user: UserModel, password: str, requester: Requester) -> str:
     require_password(user, password, requester, "api_key_revealed")
     key = api_key(user)

@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 from chalicelib import aws, clock, events, throttle
-from chalicelib.auth import accounts, credentials, passwords, second_factor
+from chalicelib.auth import accounts, passwords, second_factor
 from chalicelib.auth.results import LoginResult
 from chalicelib.context import Requester
 from chalicelib.errors import InvalidCredentials, InvalidRequest
@@ -29,12 +29,8 @@ def finish(user: UserModel, client_kind: str, requester: Requester, reset: Any =
     """Hand out the credential the password step asked for and log the login, in one write
     (with the password counter's reset, when there is one)."""
     result = LoginResult(status="authenticated", user=user)
-    writes = [events.logged(user.user_id, events.LOGIN, requester, {"client": client_kind})]
-    if client_kind == "cli":
-        result.api_key = accounts.api_key(user)
-    else:
-        session, result.cookie = credentials.build(user, credentials.BROWSER, requester)
-        writes.append(db.create(session))
+    writes = [events.logged(user.user_id, events.LOGIN, requester, {"client": client_kind}),
+              *accounts.hand_out(user, client_kind, requester, result)]
     if reset is not None:
         writes.append(reset)
     db.commit(writes)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock, events, throttle
-from chalicelib.auth import accounts, credentials, tokens
+from chalicelib.auth import accounts, tokens
 from chalicelib.auth.login import CLIENTS
 from chalicelib.auth.results import LoginResult
 from chalicelib.config import settings
@@ -137,11 +137,7 @@ def _finish(user: UserModel, stored: FactorModel, stored_id: str, challenge: Pas
     ]
     if reset_credential:
         writes.append(db.delete(reset_credential.item))
-    if client_kind == "cli":
-        login.api_key = accounts.api_key(user)
-    else:
-        session, login.cookie = credentials.build(user, credentials.BROWSER, requester)
-        writes.append(db.create(session))
+    writes.extend(accounts.hand_out(user, client_kind, requester, login))
     writes.append(events.logged(user.user_id, events.LOGIN, requester, {
         "client": client_kind, "method": "passkey", "name": stored.name, "user_verified": result.user_verified}))
     try:

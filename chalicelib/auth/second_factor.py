@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from chalicelib import aws, clock, events, factors, throttle
-from chalicelib.auth import accounts, credentials, tokens
+from chalicelib.auth import accounts, tokens
 from chalicelib.auth.results import LoginResult
 from chalicelib.config import settings
 from chalicelib.context import Requester
@@ -227,11 +227,7 @@ def verify(token: str | None, submitted: dict[str, Any], requester: Requester) -
     snapshot = login.factor_ids_of()
 
     def issue(user: UserModel) -> list[TxOp]:
-        if login.client_kind == "cli":
-            result.api_key = accounts.api_key(user)
-            return []
-        session, result.cookie = credentials.build(user, credentials.BROWSER, requester)
-        return [db.create(session)]
+        return accounts.hand_out(user, login.client_kind or "browser", requester, result)
 
     user, proof = redeem(login.email, login.user_id, factor, value, requester, lambda user: snapshot, issue,
                          {"client": login.client_kind or "browser"}, login=login)

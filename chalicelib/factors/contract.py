@@ -10,9 +10,9 @@ request options); what it must remember goes on the login attempt under its meth
 the answer in the method's `field`: `value(raw)` checks its shape (a string of a code, or a
 structured value such as a WebAuthn assertion, an object), `reads(...)` names the items to
 fetch for it (in the same call as the user), and `check(...)` answers None (or a `Refusal`
-saying why) for a wrong value, or a `Proof`: the conditional writes that spend it, which the flow commits in one
-transaction with the token's own single use, the new credential and the security log. A
-factor writes nothing itself at login.
+saying why) for a wrong value, or a `Proof`: the conditional writes that spend it, which
+the flow commits in one transaction with the token's own single use, the new credential and
+the security log. A factor writes nothing itself at login.
 
 **Enrolment** (auth/two_factor.py drives it), for kinds that make two-factor (`enrols`):
 `begin(user, fields)` after the password (its fields checked first by `begin_fields`) (the QR code, a key's creation options), then
