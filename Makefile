@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 # Re-installs when pyproject.toml changes: the stamp is keyed on its hash.
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# pytest-xdist workers: one per core of the 2-core machines the suite is sized for; each
+# module is one unit of work, and the in-process API tests stay together (tests/aws_calls.py).
+TEST_WORKERS ?= 2
 
 .PHONY: venv run test lint clean
 
@@ -22,7 +25,7 @@ run: venv
 
 test: venv
 	test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
-	$(PY) -m pytest -q --durations=20
+	$(PY) -m pytest -q --durations=20 -n $(TEST_WORKERS) --dist loadgroup
 
 lint: venv
 	$(VENV)/bin/cfn-lint infra/template.yaml infra/waf.yaml

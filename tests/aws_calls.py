@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -156,9 +157,35 @@ def pytest_configure(config: pytest.Config) -> None:
     config._twostep_api_complete = False  # type: ignore[attr-defined]
 
 
+RECORDING_DIRS = (API_DIR, REPO / "tests" / "factors")  # the in-process API tests: what records
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which appends the group to each id
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that read the recording run last, after every test that records."""
+    """Tests that read the recording run last, after every test that records.
+
+    Under pytest-xdist (`make test` runs two workers, `--dist loadgroup`) a module is one
+    unit of work, so that its module-scoped stack starts once, and the tests that record run
+    with the ones that read the recording on one worker, whose recording is then the whole.
+
+    xdist's scopes hold tests by node id, so tests that share one would run only once:
+    Schemathesis gives every operation of a test function the function's id (tests/e2e's
+    fuzz). Each such test gets its own name (with the operation) in its id instead."""
     items.sort(key=lambda item: item.get_closest_marker("aws_calls") is not None)
+    ids = Counter(item.nodeid for item in items)
+    for item in items:
+        if ids[item.nodeid] > 1:  # Schemathesis's: each item's name has its operation
+            item._id = item.parent.id.child(item.name)
+        path = Path(str(item.path))
+        records = any(path.is_relative_to(d) for d in RECORDING_DIRS) or item.get_closest_marker("aws_calls")
+        group = "recorded-api" if records else str(path.relative_to(REPO))
+        item.add_marker(pytest.mark.xdist_group(group))
+        if getattr(config.option, "loadgroup", False):  # set by pytest-xdist for --dist loadgroup
+            # what xdist 3.8 does itself (`item._nodeid`), which pytest 9's node ids ignore:
+            # the scheduler reads the group from the id's `@` suffix
+            item._id = type(item._id).parse(f"{item.nodeid}@{group}")
+    renamed = Counter(item.nodeid for item in items)
+    assert max(renamed.values(), default=1) == 1, [i for i, n in renamed.items() if n > 1][:3]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -174,5 +201,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if RECORDER.calls:
+    # under xdist, only the worker that ran the recording tests has the recording to keep
+    ran_api = any(Path(str(item.path)).is_relative_to(API_DIR) for item in _ran)
+    if RECORDER.calls and (ran_api or not hasattr(session.config, "workerinput")):
         write(Path(os.environ.get(FILE_ENV) or DEFAULT_FILE), RECORDER.calls)
+
+
+_ran: list[pytest.Item] = []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if not _ran or Path(str(_ran[-1].path)) != Path(str(item.path)):
+        _ran.append(item)

@@ -5,6 +5,9 @@ Test helpers call `remember(value)` for every secret they send or receive (tests
 tests/e2e's Person). Records of the app's loggers in this process are captured; the local
 stack's own log file (tests/e2e) is read at the end too, less the SMS console lines, which
 stand in for the phone and are the one place a code may be printed (SECURITY.md).
+
+Under pytest-xdist each worker checks its own records (and every stack log) against the
+secrets it handled and hands its verdict to the controller, which fails the run.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from pathlib import Path
 import pytest
 
 APP_LOGGERS = ("twostep", "chalicelib", "app", "local", "pynamodb")
-STACK_LOG = Path(__file__).resolve().parent.parent / "test-artifacts" / "local-run.log"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+STACK_LOGS = "local-run*.log"  # the e2e stacks' own logs (one per pytest-xdist worker)
 SMS_CONSOLE = "[sms to "
 
 _secrets: set[str] = set()
@@ -95,11 +99,29 @@ def where(text: str, limit: int = 3) -> list[str]:
     return places
 
 
+def _stack_logs() -> str:
+    return "\n".join(line for path in sorted(ARTIFACTS.glob(STACK_LOGS))
+                     for line in path.read_text(errors="replace").splitlines() if SMS_CONSOLE not in line)
+
+
+_verdicts: list[dict] = []  # the workers' (under pytest-xdist), gathered by the controller
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    verdict = getattr(node, "workeroutput", {}).get("leakcheck")
+    name = getattr(getattr(node, "gateway", None), "id", "a worker")
+    _verdicts.append(verdict or {"problems": [f"{name} ended without checking its logs"], "summary": ""})
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    text = "\n".join(_records)
-    if STACK_LOG.exists():
-        text += "\n".join(line for line in STACK_LOG.read_text(errors="replace").splitlines()
-                          if SMS_CONSOLE not in line)
+    config = session.config
+    if _verdicts:  # the controller of pytest-xdist workers: their verdicts are the run's
+        problems = [p for v in _verdicts for p in v["problems"]]
+        summary = "; ".join(problems) if problems else "no leak: " + ", ".join(v["summary"] for v in _verdicts)
+        _report(session, problems, summary)
+        return
+    text = "\n".join(_records) + "\n" + _stack_logs()
     found = leaks(text)
     wire = logging.getLogger("botocore").getEffectiveLevel()
     problems = []
@@ -108,10 +130,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                         f"at {where(text)}")
     if wire < logging.WARNING:
         problems.append("botocore logs below WARNING: its wire logging prints request bodies")
+    summary = "; ".join(problems) if problems else (
+        f"no leak: {len(_secrets)} secrets checked against {len(_records)} log records")
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller reports
+        config.workeroutput["leakcheck"] = {"problems": problems,
+                                            "summary": f"{len(_secrets)} secrets, {len(_records)} records"}
+        return
+    _report(session, problems, summary)
+
+
+def _report(session: pytest.Session, problems: list[str], summary: str) -> None:
     if problems and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        summary = "; ".join(problems) if problems else (
-            f"no leak: {len(_secrets)} secrets checked against {len(_records)} log records")
         reporter.write_line(f"leak check: {summary}")

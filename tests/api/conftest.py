@@ -16,7 +16,7 @@ from tests.leakcheck import leaks, remember, where
 
 STRONG_PASSWORD = "correct horse battery staple"
 # Request and answer fields that hold a secret: the leak check looks for their values in logs.
-SECRET_FIELDS = ("password", "code", "recovery_code", "sms_code", "login_token", "api_key", "secret",
+SECRET_FIELDS = ("password", "code", "recovery_code", "sms_code", "login_token", "passkey_token", "api_key", "secret",
                  "recovery_codes", "otpauth_uri")
 
 

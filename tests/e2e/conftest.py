@@ -1,6 +1,7 @@
 """The real local stack (`python -m local.run`) in a subprocess, shared by the e2e tests."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,8 @@ class LiveStack:
 @pytest.fixture(scope="session")
 def live_stack() -> Iterator[LiveStack]:
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "local-run.log"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # each pytest-xdist worker runs a stack of its own
+    log_path = ARTIFACTS / (f"local-run-{worker}.log" if worker else "local-run.log")
     with log_path.open("wb") as log:
         # Every e2e client is 127.0.0.1: the per-IP signup and passkey caps and the 30 s SMS gap
         # are proven at their defaults elsewhere (API tests on a frozen clock, test_bursts'
