@@ -480,6 +480,36 @@ def _verify(api, ctx: Ctx) -> Answer:
     return api.post("/api/login/verify", {"login_token": ctx.token, **_code_field(ctx)})
 
 
+def _prepare_key(passkey: bool) -> Callable:
+    """An account whose factor is a security key (or a passkey), and the answer its software
+    authenticator gives to the second step's challenge (or to a passkey sign-in's)."""
+    def prepare(api, clock, emulator: Emulator) -> Ctx:
+        from tests.factors.webauthn.helpers import add_key, key_challenge, passkey_options
+
+        ctx = new_ctx(api)
+        key, _ = add_key(api, ctx.account, passkey=passkey)
+        if passkey:
+            ctx.token, public_key = passkey_options(api)
+        else:
+            ctx.token = login_token(api, ctx)
+            public_key = key_challenge(api, ctx.token)
+        ctx.code, ctx.extra["field"] = key.get(public_key), "webauthn"
+        return ctx
+    return prepare
+
+
+def _passkey_sign_in(api, ctx: Ctx) -> Answer:
+    return api.post("/api/login/passkey", {"passkey_token": ctx.token, "credential": ctx.code})
+
+
+def _passkey_signed_in(api, ctx: Ctx, answer: Answer, emulator: Emulator) -> None:
+    _login_succeeded("browser")(api, ctx, answer, emulator)
+    logins = [e for e in event_types(emulator, ctx) if e == "login"]
+    assert len(logins) == 1, logins
+    again = _passkey_sign_in(api, ctx)
+    assert (again.status, again.error_code) == (401, "unauthenticated"), "the passkey token was not spent"
+
+
 def _wrong_code_after_fault(index: int, changes: Changes, ctx: Ctx) -> None:
     gained = pop_counter(changes, "users", ctx.account.email, "second_factor_failures")
     examined = index >= 5  # token (1), claim (2), factors (3), secret (4) come first; 5 logs it
@@ -674,6 +704,11 @@ FLOWS = [
     Flow("second_factor_sms", ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems"),
          _prepare_second_factor("sms"), _verify, _second_factor_succeeded("browser", "sms"),
          _second_factor_claim_given_back),
+    Flow("second_factor_webauthn", ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems"),
+         _prepare_key(passkey=False), _verify, _second_factor_succeeded("browser", "webauthn"),
+         _second_factor_claim_given_back),
+    Flow("passkey_sign_in", ("dynamodb:TransactGetItems", "dynamodb:GetItem", "dynamodb:TransactWriteItems"),
+         _prepare_key(passkey=True), _passkey_sign_in, _passkey_signed_in),
     Flow("second_factor_wrong_code", SECOND_FACTOR_TOTP,
          _prepare_second_factor("wrong"), _verify, _wrong_code_succeeded, _wrong_code_after_fault),
     Flow("heroku_authorization", LOGIN,
