@@ -90,16 +90,20 @@ class Counter:
         self.policy = policy
         self.expires = expires  # the item's TTL attribute, for counters on short-lived items
 
+    def _one_more(self, now: float) -> list:
+        """The actions that count one more failure at `now` (and keep the item as long)."""
+        actions = [self.failures.add(1), self.last_at.set(now)]
+        if self.expires is not None:
+            actions.append(self.expires.set(db.ttl(now + self.policy.keep_seconds)))
+        return actions
+
     def claim(self, extra: Any = None) -> Counted:
         now = clock.now()
         condition = self.policy.allows(self.failures, self.last_at, now)
         if extra is not None:
             condition = condition & extra
-        actions = [self.failures.add(1), self.last_at.set(now)]
-        if self.expires is not None:
-            actions.append(self.expires.set(db.ttl(now + self.policy.keep_seconds)))
         try:
-            item = db.claim(self.item, actions, condition)
+            item = db.claim(self.item, self._one_more(now), condition)
         except db.Refused as refused:
             raise CounterRefused(self, refused.item, now) from None
         return Counted(item, int(getattr(item, self.failures.attr_name) or 0))
@@ -107,11 +111,7 @@ class Counter:
     def failed_op(self) -> Any:
         """One more failure, as a write of a transaction: for counters that are read rather
         than claimed first (passkey sign-in's, whose attempts are bounded by their tokens)."""
-        now = clock.now()
-        actions = [self.failures.add(1), self.last_at.set(now)]
-        if self.expires is not None:
-            actions.append(self.expires.set(db.ttl(now + self.policy.keep_seconds)))
-        return db.update(self.item, actions)
+        return db.update(self.item, self._one_more(clock.now()))
 
     def reset_actions(self) -> list:
         """For the success's own write: the consecutive failures start again from zero."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock, events, throttle
-from chalicelib.auth import accounts, tokens
+from chalicelib.auth import accounts, second_factor, tokens
 from chalicelib.auth.login import CLIENTS
 from chalicelib.auth.results import LoginResult
 from chalicelib.config import settings
@@ -107,12 +107,10 @@ def sign_in(token: str | None, raw: Any, client_kind: str, requester: Requester)
     if stored is None or not props.get("passkey"):
         raise refuse("not a passkey of this site", stored.user_id if stored is not None else None)
     try:
-        result = ceremony.asserted(plain(challenge.state), props["credential"], checked)
+        result = webauthn.verified(plain(challenge.state), props["credential"], int(stored.sign_count or 0), checked)
     except ceremony.Refused as refused:
-        raise refuse(str(refused), stored.user_id) from None
-    if webauthn.rewound(int(stored.sign_count or 0), result.sign_count):
-        raise refuse("signature counter went back", stored.user_id,
-                     [(events.SECURITY_KEY_CLONED, {"name": stored.name})])
+        raise refuse(str(refused), stored.user_id,
+                     [(events.SECURITY_KEY_CLONED, {"name": stored.name})] if refused.cloned else []) from None
     user = accounts.find(str(props.get("email") or ""))
     stored_ids = user.factor_ids_of() if user is not None else {}
     if user is None or user.user_id != stored.user_id or factor_id not in stored_ids:
@@ -127,11 +125,10 @@ def _finish(user: UserModel, stored: FactorModel, stored_id: str, challenge: Pas
     writes = [
         db.update(challenge, [PasskeyChallengeModel.used_at.set(clock.now())],
                   PasskeyChallengeModel.used_at.does_not_exist() & PasskeyChallengeModel.pk.exists()),
-        db.update(stored, [FactorModel.sign_count.set(result.sign_count), FactorModel.last_used_at.set(clock.now())],
-                  webauthn.counter_condition(result.sign_count)),
+        webauthn.spend(stored.user_id, stored.factor_id, result.sign_count),
         # both factors: the account's own second-factor failures start again, as after any
         # second factor, on condition that the key is still its and nothing ended its sessions
-        db.update(user, [UserModel.second_factor_failures.remove(), UserModel.second_factor_failed_at.remove()],
+        db.update(user, second_factor.counter(user.email).reset_actions(),
                   UserModel.two_factor_enabled_at.exists() & (UserModel.session_epoch == user.session_epoch)
                   & UserModel.factor_ids.contains(stored_id)),
     ]

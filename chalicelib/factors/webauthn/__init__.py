@@ -56,12 +56,27 @@ def rewound(stored: int, given: int) -> bool:
     return (given != 0 or stored != 0) and given <= stored
 
 
-def counter_condition(given: int) -> Any:
-    """The spend's condition on the stored credential: still there, and its counter still
-    below the one given (or zero with zero), whatever raced with this attempt."""
+def verified(state: dict[str, Any], credential: str, stored_count: int, response: dict[str, Any]) -> Any:
+    """An assertion checked against one stored credential and its last known counter, after
+    the password or alone: ceremony.Refused (`cloned` when the counter went back), or what
+    it proved (its counter, whether the person was verified)."""
+    from chalicelib.factors.webauthn import ceremony
+
+    result = ceremony.asserted(state, credential, response)
+    if rewound(stored_count, result.sign_count):
+        raise ceremony.Refused("signature counter went back", cloned=True)
+    return result
+
+
+def spend(user_id: str, factor_id: str, sign_count: int) -> Any:
+    """The key's use, as a write of the login's transaction: its counter moved on, on
+    condition that the key is still there and its stored counter still below the one given
+    (or zero with zero), whatever raced with this attempt."""
     stored = FactorModel.sign_count
-    moved_on = (stored < given) if given > 0 else (stored == 0)
-    return FactorModel.factor_id.exists() & (stored.does_not_exist() | moved_on)
+    moved_on = (stored < sign_count) if sign_count > 0 else (stored == 0)
+    return db.update(FactorModel(user_id, factor_id),
+                     [FactorModel.sign_count.set(sign_count), FactorModel.last_used_at.set(clock.now())],
+                     FactorModel.factor_id.exists() & (stored.does_not_exist() | moved_on))
 
 
 def credentials(user_id: str) -> list[FactorModel]:
@@ -134,18 +149,14 @@ class WebAuthnFactor(Factor):
         known = plain(sent.get("keys")).get(key)
         if not sent.get("state") or not isinstance(known, dict):
             return Refusal({"reason": "no challenge for this key" if sent.get("state") else "no challenge"})
+        name = known.get("name")
         try:
-            result = ceremony.asserted(plain(sent["state"]), known["credential"], value)
+            result = verified(plain(sent["state"]), known["credential"], int(known.get("sign_count") or 0), value)
         except ceremony.Refused as refused:
-            return Refusal({"reason": str(refused), "name": known.get("name")})
-        if rewound(int(known.get("sign_count") or 0), result.sign_count):
-            return Refusal({"reason": "signature counter went back", "name": known.get("name")},
-                           [(events.SECURITY_KEY_CLONED, {"name": known.get("name")})])
-        spend = db.update(FactorModel(user.user_id, keys.factor(KIND, key)),
-                          [FactorModel.sign_count.set(result.sign_count), FactorModel.last_used_at.set(clock.now())],
-                          counter_condition(result.sign_count))
-        return Proof(ops=[spend], detail={"method": self.method, "name": known.get("name"),
-                                          "user_verified": result.user_verified})
+            return Refusal({"reason": str(refused), "name": name},
+                           [(events.SECURITY_KEY_CLONED, {"name": name})] if refused.cloned else [])
+        return Proof(ops=[spend(user.user_id, keys.factor(KIND, key), result.sign_count)],
+                     detail={"method": self.method, "name": name, "user_verified": result.user_verified})
 
     # --- enrolment -----------------------------------------------------------------------
     def begin_fields(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,12 @@ TRANSPORTS = frozenset({"usb", "nfc", "ble", "smart-card", "hybrid", "internal"}
 
 
 class Refused(ValueError):
-    """What the browser sent does not prove what it must (the reason is for the log)."""
+    """What the browser sent does not prove what it must (the reason is for the log);
+    `cloned` when it was signed by what may be a copy of the key (its counter went back)."""
+
+    def __init__(self, reason: str, *, cloned: bool = False) -> None:
+        super().__init__(reason)
+        self.cloned = cloned
 
 
 @dataclass(frozen=True)
