@@ -14,7 +14,7 @@ warmup.hold()  # before the imports it is there to cover
 
 from chalice import Chalice, Response  # noqa: E402
 
-from chalicelib.api import account, auth, heroku, http, phone, two_factor, webauthn  # noqa: E402
+from chalicelib.api import account, auth, heroku, http, phone, two_factor  # noqa: E402
 from chalicelib.api.headers import security_headers  # noqa: E402
 from chalicelib.config import settings  # noqa: E402
 from chalicelib.errors import Forbidden, PayloadTooLarge, TwostepError  # noqa: E402
@@ -28,7 +28,6 @@ app.register_blueprint(auth.bp, url_prefix="/api")
 app.register_blueprint(account.bp, url_prefix="/api")
 app.register_blueprint(two_factor.bp, url_prefix="/api")
 app.register_blueprint(phone.bp, url_prefix="/api")
-app.register_blueprint(webauthn.bp, url_prefix="/api")
 app.register_blueprint(heroku.bp)
 
 # Chalice answers some errors itself, in its own shape: map them to the contract's.

@@ -1,4 +1,5 @@
-"""Signing up, logging in and out, and the second step's methods."""
+"""Signing up, logging in (with a password, or a passkey alone) and out, and the second
+step's methods."""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -6,6 +7,14 @@ from chalice import Blueprint
 from chalicelib.api import http
 
 bp = Blueprint(__name__)
+
+
+def _login_answer(result):
+    """A login step's answer (whichever step): its body, and the session cookie it opened."""
+    from chalicelib.views import login_body
+
+    headers = {"Set-Cookie": http.session_cookie(result.cookie)} if result.cookie else {}
+    return http.json_response(login_body(result), 200, headers)
 
 
 @http.route(bp, "/health")
@@ -46,7 +55,6 @@ def signup():
 @http.route(bp, "/login", methods=["POST"])
 def password_login():
     from chalicelib.auth import login
-    from chalicelib.views import login_body
 
     request = bp.current_request
     data = http.body(request)
@@ -54,8 +62,7 @@ def password_login():
     password = http.password(data)
     client_kind = http.string(data, "client", max_length=16, required=False) or "browser"
     result = login.password_step(email, password, client_kind, http.requester(request))
-    headers = {"Set-Cookie": http.session_cookie(result.cookie)} if result.cookie else {}
-    return http.json_response(login_body(result), 200, headers)
+    return _login_answer(result)
 
 
 def _challenge(data: dict, method: str | None):
@@ -82,14 +89,35 @@ def login_sms():
 @http.route(bp, "/login/verify", methods=["POST"])
 def second_factor_login():
     from chalicelib.auth import second_factor
-    from chalicelib.views import login_body
 
     request = bp.current_request
     data = http.body(request)
     token = http.string(data, "login_token", max_length=256)
     result = second_factor.verify(token, data, http.requester(request))
-    headers = {"Set-Cookie": http.session_cookie(result.cookie)} if result.cookie else {}
-    return http.json_response(login_body(result), 200, headers)
+    return _login_answer(result)
+
+
+@http.route(bp, "/login/passkey/options", methods=["POST"])
+def passkey_options():
+    """A passkey sign-in's challenge, for anyone (capped per client address)."""
+    from chalicelib.auth import passkey
+
+    request = bp.current_request
+    http.body(request)  # `{}`: a body, if any, must still be JSON
+    return http.json_response(passkey.options(http.requester(request)))
+
+
+@http.route(bp, "/login/passkey", methods=["POST"])
+def passkey_sign_in():
+    """Signing in with a passkey alone: both factors."""
+    from chalicelib.auth import passkey
+
+    request = bp.current_request
+    data = http.body(request)
+    token = http.string(data, "passkey_token", max_length=256)
+    client_kind = http.string(data, "client", max_length=16, required=False) or "browser"
+    result = passkey.sign_in(token, data.get("credential"), client_kind, http.requester(request))
+    return _login_answer(result)
 
 
 @http.route(bp, "/logout", methods=["POST"])

@@ -2,7 +2,8 @@
 
 `/account/factors/{method}...` are the routes of every kind that is added from the account
 page (chalicelib/factors' registry); the authenticator app's own routes, which the contract
-names, are the same operations for `method = "totp"`.
+names, are the same operations for `method = "totp"`, and the security keys' and passkeys'
+(`/account/webauthn...`) for `method = "webauthn"`.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from chalicelib.api import http
 bp = Blueprint(__name__)
 
 TOTP = "totp"
+WEBAUTHN = "webauthn"
 
 
 def _enrol(method: str):
@@ -23,12 +25,24 @@ def _enrol(method: str):
     return http.json_response(two_factor.enrol(principal, method[:32], http.body(request), http.requester(request)))
 
 
-def _confirm(method: str):
+def _confirmed(method: str) -> dict:
     from chalicelib.auth import two_factor
 
     request = bp.current_request
     principal = http.authenticate(request)
-    return http.json_response(two_factor.confirm(principal, method[:32], http.body(request), http.requester(request)))
+    return two_factor.confirm(principal, method[:32], http.body(request), http.requester(request))
+
+
+def _confirm(method: str):
+    return http.json_response(_confirmed(method))
+
+
+def _listing(method: str, name: str):
+    """One kind's factors, under the name the contract gives them."""
+    from chalicelib import factors
+
+    principal = http.authenticate(bp.current_request)
+    return http.json_response({name: factors.get(method).listing(principal.user.user_id)})
 
 
 def _remove(method: str, factor_key: str):
@@ -76,15 +90,34 @@ def confirm():
 
 @http.route(bp, "/account/two-factor/authenticators")
 def authenticators():
-    from chalicelib import factors
-
-    principal = http.authenticate(bp.current_request)
-    return http.json_response({"authenticators": factors.get(TOTP).listing(principal.user.user_id)})
+    return _listing(TOTP, "authenticators")
 
 
 @http.route(bp, "/account/two-factor/authenticators/{authenticator_id}", methods=["DELETE"])
 def remove_authenticator(authenticator_id: str):
     return _remove(TOTP, authenticator_id)
+
+
+@http.route(bp, "/account/webauthn/register", methods=["POST"])
+def webauthn_register():
+    return _enrol(WEBAUTHN)
+
+
+@http.route(bp, "/account/webauthn", methods=["POST"])
+def webauthn_add():
+    answer = _confirmed(WEBAUTHN)
+    answer.pop("enabled", None)  # the contract's 201 is the credential (and the codes, when it enabled)
+    return http.json_response(answer, 201)
+
+
+@http.route(bp, "/account/webauthn")
+def webauthn_credentials():
+    return _listing(WEBAUTHN, "credentials")
+
+
+@http.route(bp, "/account/webauthn/{credential_id}", methods=["DELETE"])
+def webauthn_remove(credential_id: str):
+    return _remove(WEBAUTHN, credential_id)
 
 
 @http.route(bp, "/account/two-factor/disable", methods=["POST"])
