@@ -48,6 +48,23 @@ def test_24_parallel_assertions_on_one_challenge_log_in_once(live_stack):
     assert len(logins(person)) == before + 1
 
 
+def test_24_parallel_refused_assertions_are_examined_three_times_on_the_accounts_counter(live_stack):
+    person = Person(live_stack.base_url).signup()
+    key = person.add_key()
+    token = person.login_token()
+    public_key = key_challenge(person, token)
+    key.origin = "https://evil.example"  # a phishing page's answer: well signed, wrong origin
+    assertions = [key.get(public_key) for _ in range(BURST)]
+    answers = at_once([lambda a=a: requests.post(person.url("/api/login/verify"),
+                                                 json={"login_token": token, "webauthn": a}, timeout=30)
+                       for a in assertions])
+    assert set(statuses(answers)) <= {401, 429}, statuses(answers)
+    assert statuses(answers).count(401) == 3, statuses(answers)  # three free failures, then the wait
+    log = person.http.get(person.url("/api/account/events"), timeout=10).json()["events"]
+    failed = sorted(e["detail"]["consecutive_failures"] for e in log if e["type"] == "two_factor_failed")
+    assert failed == [1, 2, 3]
+
+
 def test_24_parallel_passkey_sign_ins_on_one_token_sign_in_once(live_stack):
     person = Person(live_stack.base_url).signup()
     key = person.add_key(passkey=True)
